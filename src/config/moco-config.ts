@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { ConfigError, configErrorFromLines } from '../registry/config-error.js';
+import { formatIssues } from '../registry/format-issues.js';
+import { DEFAULT_PRESET } from '../registry/preset.js';
+import type { StrategyRegistry, StrategySection } from '../registry/strategy-registry.js';
+import { STRATEGY_FAMILIES, type StrategyFamily } from '../registry/strategy-family.js';
+
+const section = z.union([z.string(), z.looseObject({ id: z.string().optional() })]);
+
+/**
+ * The trainer's own settings. Defaults follow MoCo v1 (He et al. 2020, Sec. 4 "Training"): a linear
+ * 128-d head, SGD with momentum 0.9, weight decay 1e-4, lr 0.03 (for batch 256) dropped ×0.1 at 60%
+ * and 80% of training (epochs 120 and 160 of 200). Preset `mocov2` switches to an MLP head and cosine.
+ */
+export const trainerConfigSchema = z
+  .object({
+    preset: z.string().default(DEFAULT_PRESET),
+    /** Seeds augmentation, shuffles, initial dictionary and Shuffle BN permutations. */
+    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    head: z
+      .object({
+        /** 'linear' (v1: one fc layer) or 'mlp' (v2: fc-ReLU-fc). */
+        type: z.enum(['linear', 'mlp']).default('linear'),
+        /** Embedding dimension d. */
+        dim: z.number().int().min(2).default(128),
+        /** Hidden width of the MLP head (v2 uses 2048). */
+        hidden: z.number().int().min(1).default(2048),
+      })
+      .strict()
+      .prefault({}),
+    optimizer: z
+      .object({
+        learningRate: z.number().positive().default(0.03),
+        momentum: z.number().min(0).lt(1).default(0.9),
+        /** L2 weight decay added to every gradient, as torch.optim.SGD's weight_decay (tfjs has none). */
+        weightDecay: z.number().min(0).default(1e-4),
+        schedule: z.enum(['constant', 'step', 'cosine']).default('step'),
+        /** For 'step': fractions of training at which the lr is multiplied by `gamma`. */
+        milestones: z.array(z.number().gt(0).lt(1)).default([0.6, 0.8]),
+        gamma: z.number().gt(0).max(1).default(0.1),
+      })
+      .strict()
+      .prefault({}),
+    loss: section.optional(),
+    dictionary: section.optional(),
+    update: section.optional(),
+    normalization: section.optional(),
+    augmentation: section.optional(),
+  })
+  .strict();
+
+export type MocoConfigInput = z.input<typeof trainerConfigSchema>;
+export type TrainerConfig = z.output<typeof trainerConfigSchema>;
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function asSection(v: unknown): Obj | undefined {
+  if (typeof v === 'string') return { id: v };
+  return isObj(v) ? v : undefined;
+}
+
+/**
+ * Merge the user's config over a preset: plain objects field by field; a strategy section whose id
+ * differs from the preset's replaces it whole (the preset's options belong to another strategy).
+ */
+export function mergeOverPreset(preset: Obj, user: Obj): Obj {
+  const out: Obj = { ...preset };
+  for (const [k, v] of Object.entries(user)) {
+    if ((STRATEGY_FAMILIES as readonly string[]).includes(k)) {
+      const p = asSection(preset[k]);
+      const u = asSection(v);
+      if (p && u && (u.id === undefined || u.id === p.id)) out[k] = { ...p, ...u, id: p.id };
+      else out[k] = v;
+    } else if (isObj(v) && isObj(preset[k])) {
+      out[k] = mergeOverPreset(preset[k] as Obj, v);
+    } else {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+export interface ResolvedConfig {
+  readonly trainer: TrainerConfig;
+  readonly sections: Record<StrategyFamily, StrategySection>;
+  /** Everything, merged and with defaults: what `run-started` reports and a checkpoint stores. */
+  readonly full: Obj;
+}
+
+/** Validate a user config: preset lookup, merge, trainer fields. Strategy options are checked by the registry. */
+export function resolveConfig(input: unknown, registry: StrategyRegistry): Omit<ResolvedConfig, 'full'> {
+  if (input !== undefined && !isObj(input)) throw new ConfigError('config', `expected an object, got ${JSON.stringify(input)}`);
+  const user = (input ?? {}) as Obj;
+  const presetName = typeof user.preset === 'string' ? user.preset : DEFAULT_PRESET;
+  const preset = registry.preset(presetName);
+  if (!preset && user.preset !== undefined) {
+    throw new ConfigError('preset', `unknown preset '${presetName}'; registered: ${registry.presetNames().join(', ') || '(none)'}`);
+  }
+  const merged = preset ? mergeOverPreset(preset.config as Obj, user) : user;
+  const parsed = trainerConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw configErrorFromLines(formatIssues('', parsed.error, merged));
+  }
+  const sections = {} as Record<StrategyFamily, StrategySection>;
+  for (const f of STRATEGY_FAMILIES) if (parsed.data[f] !== undefined) sections[f] = parsed.data[f] as StrategySection;
+  return { trainer: parsed.data, sections };
+}

@@ -1,0 +1,2 @@
+export * from './moco-event.js';
+export * from './event-stream.js';

@@ -1,0 +1,12 @@
+export * from './moco.js';
+export * from './strategies/index.js';
+export * from './registry/index.js';
+export * from './events/index.js';
+export * from './layers/index.js';
+export { trainerConfigSchema, mergeOverPreset, type MocoConfigInput, type TrainerConfig } from './config/moco-config.js';
+export { fitOptionsSchema, type FitOptions, MocoTrainer } from './training/moco-trainer.js';
+export { Random } from './training/random.js';
+export { l2Normalize } from './training/l2-normalize.js';
+export { learningRateAt } from './training/lr-schedule.js';
+/** The one zod copy strategy option schemas must use. */
+export { z } from 'zod';

@@ -1,0 +1,124 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types.js';
+import type { LayerVariable } from '@tensorflow/tfjs-layers/dist/variables.js';
+import type { Shape } from '@tensorflow/tfjs-layers/dist/keras_format/common.js';
+
+export interface GroupBatchNormalizationArgs {
+  /** Sub-batches whose statistics are computed separately: the paper's GPUs (Sec. 3.3). Default 8. */
+  groups?: number;
+  /** Moving-average decay of the inference statistics, tfjs convention (0.99 = PyTorch's 0.01). Default 0.99. */
+  momentum?: number;
+  /** Added to the variance. Default 1e-3 (tfjs BatchNormalization's default). */
+  epsilon?: number;
+  name?: string;
+  trainable?: boolean;
+  inputShape?: Shape;
+  batchInputShape?: Shape;
+  dtype?: tf.DataType;
+}
+
+/** Sizes of `groups` near-equal consecutive slices of `n` items, larger ones first. */
+export function groupSizes(n: number, groups: number): number[] {
+  const g = Math.max(1, Math.min(groups, n));
+  const base = Math.floor(n / g);
+  const extra = n % g;
+  return Array.from({ length: g }, (_, i) => base + (i < extra ? 1 : 0));
+}
+
+/**
+ * BatchNorm whose training-mode statistics are computed per sub-batch ("ghost" or split BN), the way
+ * MoCo's Shuffle BN sees a batch spread over G GPUs (MoCo Sec. 3.3). On one device this emulates G
+ * devices: sample i is normalised only with the statistics of its own group of consecutive samples.
+ *
+ * Inference uses one set of moving statistics, updated each training call with the mean over groups
+ * of the group means and of the group variances (lightly's SplitBatchNorm averages its per-split
+ * running stats the same way when switching to eval). Its weights are exactly BatchNormalization's
+ * (gamma, beta, moving_mean, moving_variance, in that order), so a trained model can be converted back
+ * to the stock layer and loaded by plain tfjs. Channels are the last axis (NHWC or [N, C]).
+ */
+export class GroupBatchNormalization extends tfl.layers.Layer {
+  static className = 'GroupBatchNormalization';
+  readonly groups: number;
+  readonly momentum: number;
+  readonly epsilon: number;
+  private gamma!: LayerVariable;
+  private beta!: LayerVariable;
+  private movingMean!: LayerVariable;
+  private movingVariance!: LayerVariable;
+
+  constructor(args: GroupBatchNormalizationArgs = {}) {
+    super(args as never);
+    this.groups = args.groups ?? 8;
+    this.momentum = args.momentum ?? 0.99;
+    this.epsilon = args.epsilon ?? 1e-3;
+    if (!Number.isInteger(this.groups) || this.groups < 1) throw new Error(`GroupBatchNormalization: groups must be a positive integer, got ${this.groups}`);
+    this.supportsMasking = true;
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+    const channels = shape[shape.length - 1];
+    if (channels == null) throw new Error(`GroupBatchNormalization: the channel (last) dimension must be known; got shape ${JSON.stringify(shape)}`);
+    this.gamma = this.addWeight('gamma', [channels], 'float32', tfl.initializers.ones());
+    this.beta = this.addWeight('beta', [channels], 'float32', tfl.initializers.zeros());
+    this.movingMean = this.addWeight('moving_mean', [channels], 'float32', tfl.initializers.zeros(), undefined, false);
+    this.movingVariance = this.addWeight('moving_variance', [channels], 'float32', tfl.initializers.ones(), undefined, false);
+    this.built = true;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      const gamma = this.gamma.read();
+      const beta = this.beta.read();
+      if (!kwargs['training']) {
+        return tf.batchNorm(x, this.movingMean.read(), this.movingVariance.read(), beta, gamma, this.epsilon);
+      }
+      const n = x.shape[0];
+      const sizes = groupSizes(n, this.groups);
+      const parts = sizes.length === 1 ? [x] : sizes.every((s) => s === sizes[0]) ? null : tf.split(x, sizes, 0);
+      let y: tf.Tensor;
+      let groupMeans: tf.Tensor; // [G, C]
+      let groupVars: tf.Tensor;
+      const channels = x.shape[x.rank - 1];
+      if (parts === null) {
+        // Equal groups: one reshape to [G, N/G, ..., C] and one moments call.
+        const g = sizes.length;
+        const grouped = tf.reshape(x, [g, n / g, ...x.shape.slice(1)]);
+        const axes = Array.from({ length: x.rank - 1 }, (_, i) => i + 1);
+        const { mean, variance } = tf.moments(grouped, axes, true);
+        y = tf.reshape(this.normalize(grouped, mean, variance, gamma, beta), x.shape);
+        groupMeans = tf.reshape(mean, [g, channels]);
+        groupVars = tf.reshape(variance, [g, channels]);
+      } else {
+        const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
+        const stats = parts.map((p) => tf.moments(p, axes, true));
+        y = tf.concat(parts.map((p, i) => this.normalize(p, stats[i].mean, stats[i].variance, gamma, beta)), 0);
+        groupMeans = tf.stack(stats.map((s) => tf.reshape(s.mean, [channels])));
+        groupVars = tf.stack(stats.map((s) => tf.reshape(s.variance, [channels])));
+      }
+      // Moving statistics, written imperatively as tfjs BatchNormalization does (no gradient flows here).
+      const decay = 1 - this.momentum;
+      const mm = this.movingMean.read();
+      const mv = this.movingVariance.read();
+      this.movingMean.write(tf.sub(mm, tf.mul(tf.sub(mm, tf.mean(groupMeans, 0)), decay)));
+      this.movingVariance.write(tf.sub(mv, tf.mul(tf.sub(mv, tf.mean(groupVars, 0)), decay)));
+      return y;
+    });
+  }
+
+  /** (x − mean)/√(var + ε)·γ + β, by broadcasting (tf.batchNorm wants mean and offset of equal rank). */
+  private normalize(x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
+    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.epsilon))), gamma), beta);
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {
+    return inputShape;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), groups: this.groups, momentum: this.momentum, epsilon: this.epsilon };
+  }
+}
+tf.serialization.registerClass(GroupBatchNormalization);

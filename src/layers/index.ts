@@ -1,0 +1,1 @@
+export * from './group-batch-normalization.js';

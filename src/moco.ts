@@ -1,0 +1,103 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type * as tfd from '@tensorflow/tfjs-data';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { Observable } from 'rxjs';
+import { resolveConfig, type MocoConfigInput } from './config/moco-config.js';
+import { EventStream } from './events/event-stream.js';
+import type { MocoEvent, MocoEventOf, MocoEventType } from './events/moco-event.js';
+import type { MocoPlugin } from './registry/moco-plugin.js';
+import { StrategyRegistry, type ResolvedStrategies } from './registry/strategy-registry.js';
+import { STRATEGY_FAMILIES } from './registry/strategy-family.js';
+import { checkBackbone, modelFacts } from './training/moco-encoders.js';
+import { MocoTrainer, type FitOptions } from './training/moco-trainer.js';
+
+export interface CreateMocoOptions {
+  /** The user's image encoder: images [N,H,W,C] in, features [N,F] out. Its weights are trained in place. */
+  readonly backbone: tfl.LayersModel;
+  /** Plugins providing the strategies (the built-ins are `builtinPlugins` from 'tfjs-moco/plugins'). */
+  readonly plugins: readonly MocoPlugin[];
+  /** Strategy choices and trainer settings; omitted fields come from the preset (default: 'default'). */
+  readonly config?: MocoConfigInput;
+}
+
+/** A configured MoCo run over one backbone. Create with `createMoco`. */
+export class Moco {
+  private readonly stream = new EventStream();
+  private readonly trainer: MocoTrainer;
+  /** Every event of the run, as it happens (synchronously, in subscription order). */
+  readonly events$: Observable<MocoEvent>;
+  /** The resolved config: preset merged, every default filled in. */
+  readonly config: Readonly<Record<string, unknown>>;
+
+  constructor(
+    readonly registry: StrategyRegistry,
+    readonly resolved: ResolvedStrategies,
+    trainerConfig: ReturnType<typeof resolveConfig>['trainer'],
+    backbone: tfl.LayersModel,
+  ) {
+    this.events$ = this.stream.events$;
+    const { preset, seed, head, optimizer } = trainerConfig;
+    const full: Record<string, unknown> = { preset, seed, head, optimizer };
+    for (const f of STRATEGY_FAMILIES) full[f] = { id: resolved.choice.ids[f], ...resolved.choice.options[f] };
+    this.config = full;
+    this.trainer = new MocoTrainer(backbone, trainerConfig, resolved.instantiate(), this.stream, full);
+  }
+
+  /** Events of one type, narrowed. */
+  on<T extends MocoEventType>(type: T): Observable<MocoEventOf<T>> {
+    return this.stream.ofType(type);
+  }
+
+  /**
+   * Pretrain on a tf.data.Dataset of images ([H,W,C], float32 in [0,1]; int32 is scaled by 1/255) or of
+   * `{xs, index}` elements. Resolves with the backbone, trained. Calling it again continues the run.
+   */
+  fit<T extends tf.TensorContainer>(dataset: tfd.Dataset<T>, options: FitOptions): Promise<tfl.LayersModel> {
+    return this.trainer.fit(dataset, options);
+  }
+
+  /** Ask the run to stop after the current step; `fit` then resolves (run-ended reason 'stopped'). */
+  stop(): void {
+    this.trainer.requestStop();
+  }
+
+  /** The backbone with the trained weights (the model passed to createMoco). */
+  exportEncoder(): tfl.LayersModel {
+    return this.trainer.exportInto(this.trainer.backbone);
+  }
+
+  /** The query encoder (backbone + head) being trained; undefined before the first fit. */
+  get queryEncoder(): tfl.LayersModel | undefined {
+    return this.trainer.query;
+  }
+
+  /** The momentum key encoder, when the update rule uses one. */
+  get keyEncoder(): tfl.LayersModel | undefined {
+    return this.trainer.key;
+  }
+
+  /** Internals for checkpoints, benchmarks and tests. */
+  get internals(): MocoTrainer {
+    return this.trainer;
+  }
+
+  /** Free every tensor the run owns (encoders' copies, optimizer state, dictionary). The backbone stays. */
+  dispose(): void {
+    this.trainer.dispose();
+    this.stream.complete();
+  }
+}
+
+/**
+ * Load the plugins, validate the config against them and the backbone, and return a ready run.
+ * Throws a ConfigError naming the field for any bad option, unknown id or impossible combination.
+ */
+export function createMoco(options: CreateMocoOptions): Moco {
+  if (!options || typeof options !== 'object') throw new TypeError('createMoco: expected { backbone, plugins, config? }');
+  checkBackbone(options.backbone);
+  if (!Array.isArray(options.plugins)) throw new TypeError('plugins: expected an array of plugins, e.g. builtinPlugins from "tfjs-moco/plugins"');
+  const registry = new StrategyRegistry(options.plugins);
+  const { trainer, sections } = resolveConfig(options.config, registry);
+  const resolved = registry.resolve(sections, modelFacts(options.backbone));
+  return new Moco(registry, resolved, trainer, options.backbone);
+}

@@ -1,0 +1,6 @@
+export * from './step-context.js';
+export * from './loss-strategy.js';
+export * from './dictionary-strategy.js';
+export * from './encoder-update-strategy.js';
+export * from './normalization-strategy.js';
+export * from './augmentation-strategy.js';

@@ -1,0 +1,32 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { Random } from '../training/random.js';
+
+/** Where the run is, as every strategy sees it during a step. */
+export interface StepContext {
+  /** 0-based epoch. */
+  readonly epoch: number;
+  /** 0-based global step (optimizer updates so far). */
+  readonly step: number;
+  /** Fraction of training done, in [0, 1]; 0 when the length of the run is unknown. */
+  readonly progress: number;
+  /** The run's seeded random generator; strategies draw from it so a run repeats exactly. */
+  readonly random: Random;
+}
+
+/** What a strategy learns once, before the first step, to allocate its state. */
+export interface SetupContext {
+  /** Dimension d of the L2-normalised embeddings (the head's output). */
+  readonly dim: number;
+  /** Images per batch (the last batch of an epoch may be shorter). */
+  readonly batchSize: number;
+  /** Images in the data set when known (`dataset.size`), else undefined. */
+  readonly datasetSize?: number;
+  /** Total optimizer steps of the run when known. */
+  readonly totalSteps?: number;
+  readonly random: Random;
+  /** Report a non-fatal problem; it reaches `events$` as a `warning` event. */
+  warn(message: string): void;
+}
+
+/** Tensors that a strategy keeps across steps, saved and restored with a checkpoint. */
+export type StrategyState = { tensors: Record<string, tf.Tensor>; values: Record<string, number | string | boolean | number[]> };

@@ -1,0 +1,332 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfd from '@tensorflow/tfjs-data';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { z } from 'zod';
+import type { TrainerConfig } from '../config/moco-config.js';
+import type { EventStream } from '../events/event-stream.js';
+import { configErrorFromLines } from '../registry/config-error.js';
+import { formatIssues } from '../registry/format-issues.js';
+import type { StrategyFamily, StrategyOf } from '../registry/strategy-family.js';
+import type { StepContext } from '../strategies/step-context.js';
+import { l2Normalize } from './l2-normalize.js';
+import { learningRateAt } from './lr-schedule.js';
+import type { WeightPair } from '../strategies/encoder-update-strategy.js';
+import { attachHead, copyWeightsByLayerName, pairWeights, rebuildEncoder } from './moco-encoders.js';
+import { Random } from './random.js';
+
+export const fitOptionsSchema = z
+  .object({
+    epochs: z.number().int().min(1),
+    /** Images per step; the paper uses 256 over 8 GPUs. */
+    batchSize: z.number().int().min(2).default(256),
+    /** Steps per epoch when the data set's size is unknown (or to cut epochs short). */
+    stepsPerEpoch: z.number().int().min(1).optional(),
+    /** Images in the data set, when `dataset.size` does not say. */
+    datasetSize: z.number().int().min(1).optional(),
+  })
+  .strict();
+export type FitOptions = z.input<typeof fitOptionsSchema>;
+
+/** A batch as the data set yields it: images alone, or `{xs, index}` (index needed by a memory bank). */
+type Element = tf.TensorContainer;
+
+/** The trainer's position, saved in checkpoints. */
+export interface TrainerPosition {
+  epoch: number;
+  /** Steps done within `epoch` (a resumed run skips that many batches of it). */
+  stepInEpoch: number;
+  step: number;
+  randomState: number;
+}
+
+type Strategies = { [F in StrategyFamily]: StrategyOf[F] };
+
+/**
+ * One MoCo run: owns the query and key encoders, the optimizer and the strategies' state, and runs the
+ * training step (He et al. 2020, Algorithm 1), publishing numbers on the event stream.
+ */
+export class MocoTrainer {
+  readonly random: Random;
+  query!: tfl.LayersModel;
+  key: tfl.LayersModel | undefined;
+  optimizer!: tf.MomentumOptimizer;
+  position: TrainerPosition;
+  private pairs: WeightPair[] = [];
+  private trainable: tf.Variable[] = [];
+  private built = false;
+  private stopRequested = false;
+  private dictionaryReady = false;
+
+  constructor(
+    readonly backbone: tfl.LayersModel,
+    readonly config: TrainerConfig,
+    readonly strategies: Strategies,
+    readonly events: EventStream,
+    readonly fullConfig: Record<string, unknown>,
+  ) {
+    this.random = new Random(config.seed);
+    this.position = { epoch: 0, stepInEpoch: 0, step: 0, randomState: this.random.getState() };
+  }
+
+  /** Whether keys come from a separate momentum/copy encoder (MoCo) rather than the query encoder or a bank. */
+  get usesKeyEncoder(): boolean {
+    return !this.strategies.dictionary.providesPositives && this.strategies.update.keySource === 'key-encoder';
+  }
+
+  /** Build the encoders (once). Seeds weight initialisation of the head from the run's seed. */
+  async build(): Promise<void> {
+    if (this.built) return;
+    const combined = attachHead(this.backbone, this.config.head);
+    this.query = await rebuildEncoder(combined, this.strategies.normalization, 'query');
+    if (this.usesKeyEncoder) {
+      // The key encoder starts as an exact copy of the query encoder (Algorithm 1: f_k.params = f_q.params).
+      this.key = await rebuildEncoder(this.query, this.strategies.normalization, 'key');
+      this.pairs = pairWeights(this.query, this.key);
+    }
+    this.trainable = this.query.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.optimizer = tf.train.momentum(this.config.optimizer.learningRate, this.config.optimizer.momentum);
+    this.built = true;
+  }
+
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
+  /** Train; resolves with the user's backbone, its weights replaced by the trained ones. */
+  async fit<T extends tf.TensorContainer>(dataset: tfd.Dataset<T>, options: FitOptions): Promise<tfl.LayersModel> {
+    const parsed = fitOptionsSchema.safeParse(options ?? {});
+    if (!parsed.success) throw configErrorFromLines(formatIssues('fit', parsed.error, options));
+    const opts = parsed.data;
+    if (!dataset || typeof dataset.batch !== 'function') {
+      throw new TypeError('fit: dataset must be a tf.data.Dataset of images [H,W,C] or of {xs, index} elements.');
+    }
+    await this.build();
+    const s = this.strategies;
+    const datasetSize = opts.datasetSize ?? (Number.isFinite(dataset.size) && dataset.size > 0 ? dataset.size : undefined);
+    const stepsPerEpoch = opts.stepsPerEpoch ?? (datasetSize ? Math.ceil(datasetSize / opts.batchSize) : undefined);
+    const totalSteps = stepsPerEpoch ? stepsPerEpoch * opts.epochs : undefined;
+    this.stopRequested = false;
+    this.events.beginRun();
+    const started = performance.now();
+    this.events.emit({
+      type: 'run-started',
+      config: this.fullConfig,
+      backend: tf.getBackend(),
+      epochs: opts.epochs,
+      batchSize: opts.batchSize,
+      totalSteps,
+      datasetSize,
+      startStep: this.position.step,
+      startEpoch: this.position.epoch,
+    });
+    if (!this.dictionaryReady) {
+      s.dictionary.setup({
+        dim: this.config.head.dim,
+        batchSize: opts.batchSize,
+        datasetSize,
+        totalSteps,
+        random: this.random,
+        warn: (message) => this.events.emit({ type: 'warning', message }),
+      });
+      this.dictionaryReady = true;
+    }
+    let reason: 'completed' | 'stopped' = 'completed';
+    try {
+      epochs: for (; this.position.epoch < opts.epochs; this.position.epoch++, this.position.stepInEpoch = 0) {
+        const epochStart = performance.now();
+        let lossSum = 0;
+        let accSum = 0;
+        let steps = 0;
+        let images = 0;
+        const iterator = await dataset.batch(opts.batchSize).iterator();
+        // A resumed run skips the batches of this epoch it already trained on.
+        for (let i = 0; i < this.position.stepInEpoch; i++) {
+          const r = await iterator.next();
+          if (r.done) break;
+          tf.dispose(r.value as tf.TensorContainer);
+        }
+        while (stepsPerEpoch === undefined || this.position.stepInEpoch < stepsPerEpoch) {
+          const r = await iterator.next();
+          if (r.done) break;
+          const t0 = performance.now();
+          const progress = totalSteps ? this.position.step / totalSteps : this.position.epoch / opts.epochs;
+          const ctx: StepContext = { epoch: this.position.epoch, step: this.position.step, progress, random: this.random };
+          let result: { loss: number; accuracy: number; batch: number };
+          try {
+            result = this.trainStep(r.value as Element, ctx, progress);
+          } finally {
+            tf.dispose(r.value as tf.TensorContainer);
+          }
+          const seconds = (performance.now() - t0) / 1000;
+          lossSum += result.loss;
+          accSum += result.accuracy;
+          steps++;
+          images += result.batch;
+          const dict = s.dictionary.stats();
+          this.events.emit({
+            type: 'step',
+            epoch: this.position.epoch,
+            step: this.position.step,
+            stepInEpoch: this.position.stepInEpoch,
+            batchSize: result.batch,
+            loss: result.loss,
+            pretextAccuracy: result.accuracy,
+            learningRate: learningRateAt(this.config.optimizer, progress),
+            momentum: this.usesKeyEncoder ? s.update.momentumAt?.(ctx) : undefined,
+            dictionaryFill: dict.size ? dict.filled / dict.size : 1,
+            dictionarySize: dict.size,
+            imagesPerSecond: result.batch / seconds,
+            progress: totalSteps ? (this.position.step + 1) / totalSteps : progress,
+          });
+          this.position.step++;
+          this.position.stepInEpoch++;
+          this.position.randomState = this.random.getState();
+          // Let rxjs report a throwing subscriber (it does so from a 0 ms timer) before the next step.
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          const subscriberError = this.events.takeError();
+          if (subscriberError) throw subscriberError;
+          if (this.stopRequested) {
+            reason = 'stopped';
+            break epochs;
+          }
+        }
+        const seconds = (performance.now() - epochStart) / 1000;
+        this.events.emit({
+          type: 'epoch-ended',
+          epoch: this.position.epoch,
+          steps,
+          meanLoss: steps ? lossSum / steps : NaN,
+          meanPretextAccuracy: steps ? accSum / steps : NaN,
+          seconds,
+          imagesPerSecond: images / seconds,
+        });
+      }
+      this.exportInto(this.backbone);
+      this.events.emit({ type: 'run-ended', reason, epochs: this.position.epoch, steps: this.position.step, seconds: (performance.now() - started) / 1000 });
+      return this.backbone;
+    } catch (err) {
+      this.events.emit({ type: 'error', message: err instanceof Error ? err.message : String(err), step: this.position.step });
+      throw err;
+    } finally {
+      this.events.endRun();
+    }
+  }
+
+  /** Copy the trained backbone weights into a model with the backbone's layer names (e.g. the user's). */
+  exportInto(backbone: tfl.LayersModel): tfl.LayersModel {
+    copyWeightsByLayerName(this.query, backbone);
+    return backbone;
+  }
+
+  /**
+   * One optimizer step. Returns the loss and pretext accuracy: the one host sync of the step.
+   * Order follows Algorithm 1: keys without gradient, loss, SGD on the query encoder, then the key
+   * encoder's update and the dictionary's enqueue.
+   */
+  trainStep(element: Element, ctx: StepContext, progress: number): { loss: number; accuracy: number; batch: number } {
+    const s = this.strategies;
+    const kept: tf.Tensor[] = [];
+    const { images, indices } = readElement(element);
+    if (indices) kept.push(indices);
+    if (s.dictionary.requiresIndices && !indices) {
+      throw new Error(`dictionary '${s.dictionary.id}' needs each image's data-set index: give fit() a dataset of {xs, index} elements (imageSetToDataset does).`);
+    }
+    this.optimizer.setLearningRate(learningRateAt(this.config.optimizer, progress));
+    const keep = <T extends tf.Tensor>(t: T): T => {
+      kept.push(tf.keep(t));
+      return t;
+    };
+    try {
+      const stats = tf.tidy(() => {
+        const x = images.dtype === 'float32' ? images : tf.div(tf.cast(images, 'float32'), 255);
+        const [v1, v2] = s.augmentation.views(x as tf.Tensor4D, ctx);
+        const pairs: [tf.Tensor4D, tf.Tensor4D][] = s.loss.symmetric ? [[v1, v2], [v2, v1]] : [[v1, v2]];
+        // Positive keys that are constants for the loss: from the key encoder (no gradient: it runs
+        // outside the gradient closure, tfjs having no stop-gradient) or from the dictionary's store.
+        const constantKeys = pairs.map(([, keyView]) => {
+          if (s.dictionary.providesPositives) return s.dictionary.positives!(indices!, ctx);
+          if (this.key) {
+            const key = this.key;
+            return l2Normalize(s.normalization.encodeKeys((v) => key.apply(v, { training: true }) as tf.Tensor2D, keyView, ctx));
+          }
+          return undefined;
+        });
+        const queries: tf.Tensor2D[] = [];
+        const keys: tf.Tensor2D[] = [];
+        const accuracies: tf.Scalar[] = [];
+        const { value, grads } = tf.variableGrads(() => {
+          let total = tf.scalar(0);
+          pairs.forEach(([queryView, keyView], i) => {
+            const q = l2Normalize(this.query.apply(queryView, { training: true }) as tf.Tensor2D);
+            // End-to-end (keySource 'query-encoder'): keys from the query encoder, with gradient.
+            const k = constantKeys[i] ?? l2Normalize(this.query.apply(keyView, { training: true }) as tf.Tensor2D);
+            const positive = tf.sum(tf.mul(q, k), 1, true) as tf.Tensor2D;
+            const negatives = s.dictionary.negativeSimilarities(q, k, ctx);
+            const out = s.loss.compute(positive, negatives);
+            total = tf.add(total, out.loss);
+            accuracies.push(keep(out.accuracy));
+            queries.push(keep(q));
+            keys.push(keep(k));
+          });
+          return total;
+        }, this.trainable);
+        const wd = this.config.optimizer.weightDecay;
+        const byName = new Map(this.trainable.map((v) => [v.name, v]));
+        const update: tf.NamedTensorMap = {};
+        for (const [name, g] of Object.entries(grads)) {
+          // Coupled L2 decay as torch.optim.SGD applies it (the paper's 1e-4): g ← g + wd·θ.
+          update[name] = wd > 0 ? tf.add(g, tf.mul(byName.get(name)!, wd)) : g;
+        }
+        this.optimizer.applyGradients(update as unknown as Parameters<tf.MomentumOptimizer["applyGradients"]>[0]);
+        // After the query encoder's step: the key encoder follows, the dictionary takes the keys.
+        if (this.key) s.update.update(this.pairs, ctx);
+        const allIndices = indices ? (pairs.length === 1 ? indices : tf.concat(pairs.map(() => indices))) : undefined;
+        s.dictionary.update(
+          {
+            keys: keys.length === 1 ? keys[0] : tf.concat(keys),
+            queries: queries.length === 1 ? queries[0] : tf.concat(queries),
+            indices: allIndices as tf.Tensor1D | undefined,
+          },
+          ctx,
+        );
+        return tf.stack([value, tf.mean(tf.stack(accuracies))]);
+      });
+      const [loss, accuracy] = stats.dataSync();
+      stats.dispose();
+      return { loss, accuracy, batch: images.shape[0] };
+    } finally {
+      tf.dispose(kept);
+    }
+  }
+
+  dispose(): void {
+    this.query?.dispose();
+    this.key?.dispose();
+    this.optimizer?.dispose();
+    this.strategies.dictionary.dispose();
+  }
+
+  /** The pairs of query/key weights the update rule moves (empty without a key encoder). */
+  get weightPairs(): readonly WeightPair[] {
+    return this.pairs;
+  }
+
+  /** The query encoder's trainable variables: exactly what the optimizer updates. */
+  get trainableVariables(): readonly tf.Variable[] {
+    return this.trainable;
+  }
+}
+
+function readElement(element: Element): { images: tf.Tensor4D; indices?: tf.Tensor1D } {
+  const obj = element as { xs?: unknown; index?: unknown } | null;
+  const images = element instanceof tf.Tensor ? element : obj?.xs;
+  if (!(images instanceof tf.Tensor)) {
+    throw new TypeError('fit: each dataset element must be an image tensor [H,W,C] or an object {xs: image, index?: number}.');
+  }
+  if (images.rank !== 4) {
+    throw new Error(`fit: batched images must be [batch, height, width, channels]; got shape ${JSON.stringify(images.shape)}. Give the dataset unbatched [H,W,C] images (fit batches them).`);
+  }
+  const index = element instanceof tf.Tensor ? undefined : obj?.index;
+  if (index !== undefined && !(index instanceof tf.Tensor)) throw new TypeError('fit: element.index must be a number per image.');
+  return { images: images as tf.Tensor4D, indices: index ? tf.tidy(() => tf.reshape(tf.cast(index, 'int32'), [-1]) as tf.Tensor1D) : undefined };
+}
