@@ -10,3 +10,4 @@ export { l2Normalize } from './training/l2-normalize.js';
 export { learningRateAt } from './training/lr-schedule.js';
 /** The one zod copy strategy option schemas must use. */
 export { z } from 'zod';
+export { withWeightDecay } from './training/weight-decay.js';

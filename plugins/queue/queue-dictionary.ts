@@ -27,7 +27,7 @@ export class QueueDictionary implements DictionaryStrategy {
     }
     this.queue?.dispose();
     const seed = ctx.random.seed();
-    this.queue = tf.tidy(() => tf.variable(l2Normalize(tf.randomNormal([this.size, ctx.dim], 0, 1, 'float32', seed)), false, `moco_queue_${seed}`));
+    this.queue = tf.tidy(() => tf.variable(l2Normalize(tf.randomNormal([this.size, ctx.dim], 0, 1, 'float32', seed)), false));
     this.pointer = 0;
     this.filled = 0;
   }

@@ -37,12 +37,14 @@ export function checkBackbone(backbone: unknown): asserts backbone is tfl.Layers
 }
 
 /** The backbone with a projection head on top (MoCo v1: linear fc; v2: fc-ReLU-fc, Chen et al. 2020). */
-export function attachHead(backbone: tfl.LayersModel, head: TrainerConfig['head']): tfl.LayersModel {
+export function attachHead(backbone: tfl.LayersModel, head: TrainerConfig['head'], seed: number): tfl.LayersModel {
   let h = backbone.outputs[0];
+  // Seeded initializers, so the same config and backbone weights repeat a run exactly.
+  const init = (k: number) => tfl.initializers.glorotUniform({ seed: seed * 7919 + k });
   if (head.type === 'mlp') {
-    h = tfl.layers.dense({ units: head.hidden, activation: 'relu', name: 'moco_head_hidden' }).apply(h) as tfl.SymbolicTensor;
+    h = tfl.layers.dense({ units: head.hidden, activation: 'relu', name: 'moco_head_hidden', kernelInitializer: init(1) }).apply(h) as tfl.SymbolicTensor;
   }
-  h = tfl.layers.dense({ units: head.dim, name: 'moco_head_out' }).apply(h) as tfl.SymbolicTensor;
+  h = tfl.layers.dense({ units: head.dim, name: 'moco_head_out', kernelInitializer: init(2) }).apply(h) as tfl.SymbolicTensor;
   return tfl.model({ inputs: backbone.inputs, outputs: h, name: 'moco_encoder' });
 }
 

@@ -13,6 +13,7 @@ import { learningRateAt } from './lr-schedule.js';
 import type { WeightPair } from '../strategies/encoder-update-strategy.js';
 import { attachHead, copyWeightsByLayerName, pairWeights, rebuildEncoder } from './moco-encoders.js';
 import { Random } from './random.js';
+import { withWeightDecay } from './weight-decay.js';
 
 export const fitOptionsSchema = z
   .object({
@@ -76,7 +77,7 @@ export class MocoTrainer {
   /** Build the encoders (once). Seeds weight initialisation of the head from the run's seed. */
   async build(): Promise<void> {
     if (this.built) return;
-    const combined = attachHead(this.backbone, this.config.head);
+    const combined = attachHead(this.backbone, this.config.head, this.config.seed);
     this.query = await rebuildEncoder(combined, this.strategies.normalization, 'query');
     if (this.usesKeyEncoder) {
       // The key encoder starts as an exact copy of the query encoder (Algorithm 1: f_k.params = f_q.params).
@@ -119,19 +120,19 @@ export class MocoTrainer {
       startStep: this.position.step,
       startEpoch: this.position.epoch,
     });
-    if (!this.dictionaryReady) {
-      s.dictionary.setup({
-        dim: this.config.head.dim,
-        batchSize: opts.batchSize,
-        datasetSize,
-        totalSteps,
-        random: this.random,
-        warn: (message) => this.events.emit({ type: 'warning', message }),
-      });
-      this.dictionaryReady = true;
-    }
     let reason: 'completed' | 'stopped' = 'completed';
     try {
+      if (!this.dictionaryReady) {
+        s.dictionary.setup({
+          dim: this.config.head.dim,
+          batchSize: opts.batchSize,
+          datasetSize,
+          totalSteps,
+          random: this.random,
+          warn: (message) => this.events.emit({ type: 'warning', message }),
+        });
+        this.dictionaryReady = true;
+      }
       epochs: for (; this.position.epoch < opts.epochs; this.position.epoch++, this.position.stepInEpoch = 0) {
         const epochStart = performance.now();
         let lossSum = 0;
@@ -270,13 +271,7 @@ export class MocoTrainer {
           });
           return total;
         }, this.trainable);
-        const wd = this.config.optimizer.weightDecay;
-        const byName = new Map(this.trainable.map((v) => [v.name, v]));
-        const update: tf.NamedTensorMap = {};
-        for (const [name, g] of Object.entries(grads)) {
-          // Coupled L2 decay as torch.optim.SGD applies it (the paper's 1e-4): g ← g + wd·θ.
-          update[name] = wd > 0 ? tf.add(g, tf.mul(byName.get(name)!, wd)) : g;
-        }
+        const update = withWeightDecay(grads, this.trainable, this.config.optimizer.weightDecay);
         this.optimizer.applyGradients(update as unknown as Parameters<tf.MomentumOptimizer["applyGradients"]>[0]);
         // After the query encoder's step: the key encoder follows, the dictionary takes the keys.
         if (this.key) s.update.update(this.pairs, ctx);
