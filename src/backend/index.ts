@@ -1,0 +1,26 @@
+// Backend selection and the training kernels tfjs-moco adds to the wasm and cpu backends.
+export {
+  selectBackend,
+  BACKEND_PACKAGES,
+  type BackendAttempt,
+  type BackendChoice,
+  type BackendPreference,
+  type ModuleImporter,
+  type SelectBackendOptions,
+} from './select-backend.js';
+export { MOCO_TRAINING_KERNELS, missingTrainingKernels } from './training-kernels.js';
+export {
+  registerWasmTrainingKernels,
+  setWasmBackpropInputPolicy,
+  shouldUseConvBackpropInput,
+  CONV_BACKPROP_INPUT_MIN_MACS,
+  type BackpropInputPolicy,
+  type KernelRegistrationReport,
+} from './wasm-training-kernels.js';
+export { registerCpuTrainingKernels, stockConv2DBackpropFilter } from './cpu-training-kernels.js';
+export {
+  getStockKernel,
+  restoreStockKernel,
+  isMocoKernel,
+  type RegistrationOutcome,
+} from './kernel-registration.js';

@@ -1,0 +1,173 @@
+// The kernels @tensorflow/tfjs-backend-wasm 4.22 lacks for training, composed from kernels it has.
+// Without Conv2DBackpropFilter no conv net trains on wasm at all ("Kernel 'Conv2DBackpropFilter'
+// not registered for backend 'wasm'"); the depthwise pair and UnsortedSegmentSum (gather's
+// gradient) are missing too. Conv2DBackpropInput exists but is a scalar C++ loop; where XNNPACK's
+// forward conv is measurably faster it is replaced.
+//
+// This module never imports the wasm package (it is an optional peer): registering kernels for a
+// backend name needs only tfjs-core. The Conv2DBackpropInput replacement is applied only once the
+// wasm package has registered its stock kernel, so call registerWasmTrainingKernels() after
+// `import '@tensorflow/tfjs-backend-wasm'` (calling it again later is harmless).
+//
+// XNNPACK caches packed conv filters by tensor id. All filters built here are fresh intermediates
+// (new ids) that are disposed after use, so no stale packed weights can be hit; nothing here
+// writes into an existing tensor's memory. Disposing such a filter also frees its cached operator
+// and packed copy: 180 dW/dX calls at [16,32,32,32] left the wasm heap at its first-call size.
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  conv2dBackpropFilterAsConv,
+  conv2dBackpropInputAsConv,
+  type Conv2DBackpropFilterAttrs,
+  type Conv2DBackpropInputAttrs,
+} from './conv-backprop-as-conv.js';
+import {
+  depthwiseBackpropFilterAsConv,
+  depthwiseBackpropInputAsConv,
+  type DepthwiseBackpropAttrs,
+} from './depthwise-backprop-as-conv.js';
+import { withKernelScope } from './kernel-scope.js';
+import {
+  getStockKernel,
+  registerIfMissing,
+  replaceKernel,
+  type RegistrationOutcome,
+} from './kernel-registration.js';
+import { unsortedSegmentSumValues } from './unsorted-segment-sum.js';
+
+const WASM = 'wasm';
+
+type KernelParams = Parameters<tf.KernelFunc>[0];
+
+/** The part of tfjs-backend-wasm's BackendWasm used here (the package is optional, so no import). */
+interface WasmBackendLike extends tf.KernelBackend {
+  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.backend_util.BackendValues): tf.TensorInfo;
+}
+
+/**
+ * Which Conv2DBackpropInput runs on wasm: 'auto' = the XNNPACK conv formulation where measured
+ * faster (see shouldUseConvBackpropInput), 'conv' = always that, 'stock' = always wasm's own.
+ */
+export type BackpropInputPolicy = 'auto' | 'conv' | 'stock';
+let backpropInputPolicy: BackpropInputPolicy = 'auto';
+
+/** For benchmarks and tests: choose how the replaced wasm Conv2DBackpropInput dispatches. */
+export function setWasmBackpropInputPolicy(policy: BackpropInputPolicy): void {
+  backpropInputPolicy = policy;
+}
+
+/**
+ * Below this many multiply-adds (of the forward conv) the stock kernel is used: there the fixed
+ * cost of the conv route (filter flip + transpose, zero insertion, XNNPACK operator creation and
+ * weight packing, ~0.1 ms) is larger than the loop it saves.
+ *
+ * Measured (wasm SIMD, 1 thread, Node 20, 2-vCPU VM under load from other jobs; stock / conv,
+ * median ms, 3x3 'same' unless noted):
+ *   tiny:  N3 7x7 3->5: 0.07 / 0.13;  N8 8x8 4->4: 0.12 / 0.11;  N8 8x8 8->8 s2: 0.10 / 0.17;
+ *          N32 4x4 16->16 1x1: 0.27 / 0.27;  N16 16x16 8->8: 2.2 / 0.65
+ *   width 16, N32: 32x32 16->16: 63 / 12 (5.1x);  32x32 16->32 s2: 34 / 20 (1.7x);
+ *          16x16 32->32: 50 / 8 (6x);  8x8 64->64: 40 / 6 (7x);  4x4 128->128: 33 / 10 (3.2x)
+ *   width 16, N128: 32x32 3->16: 50 / 22 (2.2x);  32x32 16->16: 353 / 52 (6.8x);
+ *          16x16 32->32: 373 / 42 (8.8x);  32x32 16->32 s2: 254 / 113 (2.2x); same 1x1: 96 / 50 (1.9x)
+ *   width 64, N32: 32x32 64->64: 765 / 97 (7.9x);  32x32 64->128 s2: 402 / 146 (2.8x);
+ *          1x1 s2: 73 / 25 (2.9x);  16x16 128->128: 710 / 87 (8.2x);  8x8 256->256: 1032 / 155 (6.7x);
+ *          4x4 512->512: 690 / 176 (3.9x)
+ * So the conv route wins at every layer shape of a CIFAR ResNet-18, at width 16 as well as 64;
+ * stride-2 layers gain less because 3/4 of the MACs hit inserted zeros.
+ */
+export const CONV_BACKPROP_INPUT_MIN_MACS = 1 << 18;
+
+export function shouldUseConvBackpropInput(info: tf.backend_util.Conv2DInfo): boolean {
+  const macs = info.batchSize * info.outHeight * info.outWidth * info.filterHeight * info.filterWidth *
+    info.inChannels * info.outChannels;
+  return macs >= CONV_BACKPROP_INPUT_MIN_MACS;
+}
+
+function conv2DBackpropFilterKernel({ inputs, backend, attrs }: KernelParams): tf.TensorInfo {
+  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const a = attrs as unknown as Conv2DBackpropFilterAttrs & { dataFormat: 'NHWC' | 'NCHW' };
+  if (a.dataFormat === 'NCHW') {
+    throw new Error("tfjs-moco: wasm Conv2DBackpropFilter supports dataFormat 'NHWC' only (as wasm's Conv2D does)");
+  }
+  return withKernelScope(WASM, backend as tf.KernelBackend, (scope) => conv2dBackpropFilterAsConv(scope, x, dy, a));
+}
+
+function conv2DBackpropInputKernel(params: KernelParams): tf.TensorInfo {
+  const { inputs, backend, attrs } = params;
+  const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const a = attrs as unknown as Conv2DBackpropInputAttrs & { dataFormat: 'NHWC' | 'NCHW' };
+  if (backpropInputPolicy !== 'stock' && a.dataFormat !== 'NCHW') {
+    const info = tf.backend_util.computeConv2DInfo(
+      a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode);
+    if (backpropInputPolicy === 'conv' || shouldUseConvBackpropInput(info)) {
+      return withKernelScope(WASM, backend as tf.KernelBackend, (scope) => conv2dBackpropInputAsConv(scope, dy, filter, a));
+    }
+  }
+  const stock = getStockKernel(tf.Conv2DBackpropInput, WASM);
+  if (stock == null || stock.kernelFunc === conv2DBackpropInputKernel) {
+    throw new Error('tfjs-moco: stock wasm Conv2DBackpropInput kernel not found');
+  }
+  return stock.kernelFunc(params) as tf.TensorInfo;
+}
+
+function depthwiseBackpropFilterKernel({ inputs, backend, attrs }: KernelParams): tf.TensorInfo {
+  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const a = attrs as unknown as DepthwiseBackpropAttrs & { filterShape: [number, number, number, number] };
+  return withKernelScope(WASM, backend as tf.KernelBackend, (scope) => depthwiseBackpropFilterAsConv(scope, x, dy, a));
+}
+
+function depthwiseBackpropInputKernel({ inputs, backend, attrs }: KernelParams): tf.TensorInfo {
+  const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const a = attrs as unknown as DepthwiseBackpropAttrs & { inputShape: [number, number, number, number] };
+  return withKernelScope(WASM, backend as tf.KernelBackend, (scope) => depthwiseBackpropInputAsConv(scope, dy, filter, a));
+}
+
+function unsortedSegmentSumKernel({ inputs, backend, attrs }: KernelParams): tf.TensorInfo {
+  const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+  const { numSegments } = attrs as unknown as tf.UnsortedSegmentSumAttrs;
+  if (x.dtype !== 'float32' && x.dtype !== 'int32') {
+    throw new Error(`tfjs-moco: wasm UnsortedSegmentSum does not support dtype ${x.dtype}`);
+  }
+  const wasm = backend as WasmBackendLike;
+  // readSync copies out of the wasm heap; the output is allocated afterwards, so a heap growth
+  // during that allocation cannot detach the arrays being read.
+  const xVals = wasm.readSync(x.dataId) as Float32Array | Int32Array;
+  const ids = wasm.readSync(segmentIds.dataId) as Int32Array;
+  const out = unsortedSegmentSumValues(xVals, x.shape, x.dtype, ids, segmentIds.shape, numSegments);
+  return wasm.makeOutput(out.shape, x.dtype, undefined, out.values);
+}
+
+const MISSING_KERNELS: tf.KernelConfig[] = [
+  { kernelName: tf.Conv2DBackpropFilter, backendName: WASM, kernelFunc: conv2DBackpropFilterKernel as tf.KernelFunc },
+  {
+    kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
+    backendName: WASM,
+    kernelFunc: depthwiseBackpropFilterKernel as tf.KernelFunc,
+  },
+  {
+    kernelName: tf.DepthwiseConv2dNativeBackpropInput,
+    backendName: WASM,
+    kernelFunc: depthwiseBackpropInputKernel as tf.KernelFunc,
+  },
+  { kernelName: tf.UnsortedSegmentSum, backendName: WASM, kernelFunc: unsortedSegmentSumKernel as tf.KernelFunc },
+];
+
+const BACKPROP_INPUT_REPLACEMENT: tf.KernelConfig = {
+  kernelName: tf.Conv2DBackpropInput,
+  backendName: WASM,
+  kernelFunc: conv2DBackpropInputKernel as tf.KernelFunc,
+};
+
+/** kernel name -> what registerWasmTrainingKernels did with it. */
+export type KernelRegistrationReport = Record<string, RegistrationOutcome>;
+
+/**
+ * Registers the wasm training kernels. Idempotent; never throws for a missing wasm package (the
+ * new kernels are then registered ahead of it, and the Conv2DBackpropInput replacement reports
+ * 'no-stock-kernel' until the package is loaded and this is called again).
+ */
+export function registerWasmTrainingKernels(): KernelRegistrationReport {
+  const report: KernelRegistrationReport = {};
+  for (const config of MISSING_KERNELS) report[config.kernelName] = registerIfMissing(config);
+  report[tf.Conv2DBackpropInput] = replaceKernel(BACKPROP_INPUT_REPLACEMENT);
+  return report;
+}

@@ -1,0 +1,388 @@
+// The wasm training kernels against the cpu backend's stock kernels (and, for dilated depthwise
+// convs, which the stock cpu backprop kernels ignore, against a direct loop), over strides 1/2,
+// 'same'/'valid'/numeric/explicit pads, odd sizes and even filters; plus a whole conv-net
+// gradient on wasm vs cpu, and leak checks.
+import test from 'ava';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+// Registers tfjs-core's gradient functions (tfjs-core's own Node bundle does not).
+import '@tensorflow/tfjs-layers';
+import { getStockKernel, isMocoKernel } from '../../src/backend/kernel-registration.js';
+import { missingTrainingKernels } from '../../src/backend/training-kernels.js';
+import {
+  CONV_BACKPROP_INPUT_MIN_MACS,
+  registerWasmTrainingKernels,
+  setWasmBackpropInputPolicy,
+  shouldUseConvBackpropInput,
+} from '../../src/backend/wasm-training-kernels.js';
+import { float32Tolerance, maxAbsError, runKernelOn, seededValues } from './harness.js';
+
+type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+
+const SIZES: Array<[number, number]> = [[7, 7], [9, 8]];
+const PADS: Pad[] = ['same', 'valid', 1, [[0, 0], [1, 2], [2, 0], [0, 0]]];
+const FILTERS: Array<[number, number]> = [[3, 3], [1, 1], [2, 3]];
+
+interface ConvCase {
+  h: number;
+  w: number;
+  stride: number;
+  pad: Pad;
+  fh: number;
+  fw: number;
+}
+
+function convCases(): ConvCase[] {
+  const cases: ConvCase[] = [];
+  for (const [h, w] of SIZES) {
+    for (const stride of [1, 2]) {
+      for (const pad of PADS) for (const [fh, fw] of FILTERS) cases.push({ h, w, stride, pad, fh, fw });
+    }
+  }
+  return cases;
+}
+
+const describe = (c: ConvCase) => `${c.h}x${c.w} s${c.stride} ${JSON.stringify(c.pad)} ${c.fh}x${c.fw}`;
+
+test.before(async () => {
+  await tf.setBackend('wasm');
+});
+
+test.serial('before registration wasm lacks exactly the conv-filter and segment-sum gradient kernels', (t) => {
+  // Documents why the module exists; runs first, before anything is registered in this process.
+  t.deepEqual(missingTrainingKernels('wasm'), ['Conv2DBackpropFilter', 'UnsortedSegmentSum']);
+  t.true(tf.getKernel('DepthwiseConv2dNativeBackpropFilter', 'wasm') == null);
+});
+
+test.serial('registration reports what it did and is idempotent', (t) => {
+  const first = registerWasmTrainingKernels();
+  t.deepEqual(first, {
+    Conv2DBackpropFilter: 'registered',
+    DepthwiseConv2dNativeBackpropFilter: 'registered',
+    DepthwiseConv2dNativeBackpropInput: 'registered',
+    UnsortedSegmentSum: 'registered',
+    Conv2DBackpropInput: 'replaced',
+  });
+  const second = registerWasmTrainingKernels();
+  t.true(Object.values(second).every((outcome) => outcome === 'already-registered'));
+  t.deepEqual(missingTrainingKernels('wasm'), []);
+  t.true(isMocoKernel('Conv2DBackpropInput', 'wasm'));
+  // The stock kernel stays reachable for delegation and comparison.
+  const stock = getStockKernel('Conv2DBackpropInput', 'wasm');
+  t.truthy(stock);
+  t.not(stock, tf.getKernel('Conv2DBackpropInput', 'wasm'));
+});
+
+test.serial('Conv2DBackpropFilter matches the cpu stock kernel', async (t) => {
+  registerWasmTrainingKernels();
+  let worst = 0;
+  for (const c of convCases()) {
+    const [n, ci, co] = [3, 3, 5];
+    const info = tf.backend_util.computeConv2DInfo([n, c.h, c.w, ci], [c.fh, c.fw, ci, co], c.stride, 1, c.pad);
+    const inputs = {
+      x: { values: seededValues(n * c.h * c.w * ci, 1), shape: [n, c.h, c.w, ci] },
+      dy: { values: seededValues(tf.util.sizeFromShape(info.outShape), 2), shape: info.outShape },
+    };
+    const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: [c.fh, c.fw, ci, co] };
+    const ref = await runKernelOn('cpu', 'Conv2DBackpropFilter', inputs, attrs);
+    const got = await runKernelOn('wasm', 'Conv2DBackpropFilter', inputs, attrs);
+    t.deepEqual(got.shape, ref.shape, describe(c));
+    const err = maxAbsError(got.values, ref.values);
+    t.true(err <= float32Tolerance(ref.values, n * info.outHeight * info.outWidth), `${describe(c)}: error ${err}`);
+    worst = Math.max(worst, err);
+  }
+  t.log(`Conv2DBackpropFilter: max abs error ${worst.toExponential(2)} over ${convCases().length} cases`);
+});
+
+for (const policy of ['conv', 'auto'] as const) {
+  test.serial(`Conv2DBackpropInput (policy ${policy}) matches the cpu stock kernel`, async (t) => {
+    registerWasmTrainingKernels();
+    setWasmBackpropInputPolicy(policy);
+    try {
+      let worst = 0;
+      for (const c of convCases()) {
+        const [n, ci, co] = [3, 4, 2];
+        const info = tf.backend_util.computeConv2DInfo([n, c.h, c.w, ci], [c.fh, c.fw, ci, co], c.stride, 1, c.pad);
+        const inputs = {
+          dy: { values: seededValues(tf.util.sizeFromShape(info.outShape), 3), shape: info.outShape },
+          filter: { values: seededValues(c.fh * c.fw * ci * co, 4), shape: [c.fh, c.fw, ci, co] },
+        };
+        const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', inputShape: [n, c.h, c.w, ci] };
+        const ref = await runKernelOn('cpu', 'Conv2DBackpropInput', inputs, attrs);
+        const got = await runKernelOn('wasm', 'Conv2DBackpropInput', inputs, attrs);
+        t.deepEqual(got.shape, ref.shape, describe(c));
+        const err = maxAbsError(got.values, ref.values);
+        t.true(err <= float32Tolerance(ref.values, c.fh * c.fw * co), `${describe(c)}: error ${err}`);
+        worst = Math.max(worst, err);
+      }
+      t.log(`Conv2DBackpropInput (${policy}): max abs error ${worst.toExponential(2)}`);
+    } finally {
+      setWasmBackpropInputPolicy('auto');
+    }
+  });
+}
+
+test.serial('Conv2DBackpropInput uses the conv route only above the size threshold', (t) => {
+  const small = tf.backend_util.computeConv2DInfo([3, 7, 7, 3], [3, 3, 3, 5], 1, 1, 'same');
+  const large = tf.backend_util.computeConv2DInfo([8, 16, 16, 8], [3, 3, 8, 8], 1, 1, 'same');
+  t.true(3 * 49 * 9 * 15 < CONV_BACKPROP_INPUT_MIN_MACS);
+  t.false(shouldUseConvBackpropInput(small));
+  t.true(shouldUseConvBackpropInput(large));
+});
+
+/** Direct loop over the forward depthwise conv, accumulating both gradients in float64. */
+function depthwiseGradsByLoop(
+  shape: { n: number; h: number; w: number; c: number; fh: number; fw: number; m: number },
+  stride: number,
+  dilation: number,
+  pad: Pad,
+  x: Float32Array,
+  filter: Float32Array,
+  dy: Float32Array,
+): { dW: Float64Array; dX: Float64Array } {
+  const { n, h, w, c, fh, fw, m } = shape;
+  const info = tf.backend_util.computeConv2DInfo([n, h, w, c], [fh, fw, c, m], stride, dilation, pad, undefined, true);
+  const { outHeight: oh, outWidth: ow } = info;
+  const dW = new Float64Array(fh * fw * c * m);
+  const dX = new Float64Array(n * h * w * c);
+  for (let b = 0; b < n; b++) {
+    for (let yr = 0; yr < oh; yr++) {
+      for (let yc = 0; yc < ow; yc++) {
+        for (let kh = 0; kh < fh; kh++) {
+          for (let kw = 0; kw < fw; kw++) {
+            const xr = yr * stride - info.padInfo.top + kh * dilation;
+            const xc = yc * stride - info.padInfo.left + kw * dilation;
+            if (xr < 0 || xr >= h || xc < 0 || xc >= w) continue;
+            for (let ch = 0; ch < c; ch++) {
+              for (let q = 0; q < m; q++) {
+                const g = dy[((b * oh + yr) * ow + yc) * c * m + ch * m + q];
+                const xi = ((b * h + xr) * w + xc) * c + ch;
+                const wi = ((kh * fw + kw) * c + ch) * m + q;
+                dW[wi] += x[xi] * g;
+                dX[xi] += filter[wi] * g;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return { dW, dX };
+}
+
+test.serial('depthwise backprop kernels match cpu (dilation 1) and a direct loop (dilation 1-3)', async (t) => {
+  registerWasmTrainingKernels();
+  let worstCpu = 0;
+  let worstLoop = 0;
+  let cases = 0;
+  for (const [h, w] of SIZES) {
+    for (const [stride, dilation] of [[1, 1], [2, 1], [1, 2], [1, 3]]) {
+      for (const pad of ['same', 'valid'] as const) {
+        for (const [fh, fw] of [[3, 3], [2, 3]]) {
+          for (const m of [1, 2]) {
+            const [n, c] = [3, 2];
+            const info = tf.backend_util.computeConv2DInfo([n, h, w, c], [fh, fw, c, m], stride, dilation, pad, undefined, true);
+            if (info.outHeight <= 0 || info.outWidth <= 0) continue;
+            cases++;
+            const xv = seededValues(n * h * w * c, 5);
+            const fv = seededValues(fh * fw * c * m, 6);
+            const dyv = seededValues(tf.util.sizeFromShape(info.outShape), 7);
+            const common = { strides: stride, dilations: dilation, pad };
+            const dwInputs = { x: { values: xv, shape: [n, h, w, c] }, dy: { values: dyv, shape: info.outShape } };
+            const dxInputs = { dy: { values: dyv, shape: info.outShape }, filter: { values: fv, shape: [fh, fw, c, m] } };
+            const dwAttrs = { ...common, filterShape: [fh, fw, c, m] };
+            const dxAttrs = { ...common, inputShape: [n, h, w, c] };
+            const dW = await runKernelOn('wasm', 'DepthwiseConv2dNativeBackpropFilter', dwInputs, dwAttrs);
+            const dX = await runKernelOn('wasm', 'DepthwiseConv2dNativeBackpropInput', dxInputs, dxAttrs);
+            const label = `${h}x${w} s${stride} d${dilation} ${pad} ${fh}x${fw} m${m}`;
+            const loop = depthwiseGradsByLoop({ n, h, w, c, fh, fw, m }, stride, dilation, pad, xv, fv, dyv);
+            const eW = maxAbsError(dW.values, loop.dW);
+            const eX = maxAbsError(dX.values, loop.dX);
+            t.true(eW <= float32Tolerance(loop.dW, n * info.outHeight * info.outWidth), `${label}: dW error ${eW}`);
+            t.true(eX <= float32Tolerance(loop.dX, fh * fw * m), `${label}: dX error ${eX}`);
+            worstLoop = Math.max(worstLoop, eW, eX);
+            if (dilation === 1) {
+              // The stock cpu kernels are the reference tfjs users get; they ignore dilations.
+              const refW = await runKernelOn('cpu', 'DepthwiseConv2dNativeBackpropFilter', dwInputs, dwAttrs);
+              const refX = await runKernelOn('cpu', 'DepthwiseConv2dNativeBackpropInput', dxInputs, dxAttrs);
+              const e = Math.max(maxAbsError(dW.values, refW.values), maxAbsError(dX.values, refX.values));
+              t.true(e <= float32Tolerance(refW.values, n * info.outHeight * info.outWidth), `${label}: vs cpu ${e}`);
+              worstCpu = Math.max(worstCpu, e);
+            }
+          }
+        }
+      }
+    }
+  }
+  t.log(`depthwise: ${cases} cases, max abs error ${worstCpu.toExponential(2)} vs cpu, ${worstLoop.toExponential(2)} vs loop`);
+});
+
+test.serial('UnsortedSegmentSum matches the cpu stock kernel', async (t) => {
+  registerWasmTrainingKernels();
+  const cases: Array<{ x: number[]; ids: number[]; idShape: number[]; numSegments: number; dtype: 'float32' | 'int32' }> = [
+    // ids out of range (-1, 7) are dropped; segment 4 stays empty
+    { x: [9, 5], ids: [0, 5, 2, 2, 3, 0, 1, -1, 7], idShape: [9], numSegments: 6, dtype: 'float32' },
+    { x: [4, 3, 2], ids: [1, 0, 1, 1], idShape: [4], numSegments: 3, dtype: 'float32' },
+    { x: [5], ids: [1, 1, 0, 2, 1], idShape: [5], numSegments: 3, dtype: 'int32' },
+  ];
+  let worst = 0;
+  for (const [i, c] of cases.entries()) {
+    const size = tf.util.sizeFromShape(c.x);
+    const values = c.dtype === 'int32'
+      ? Int32Array.from(seededValues(size, 10 + i), (v) => Math.round(v * 100))
+      : seededValues(size, 10 + i);
+    const inputs = {
+      x: { values, shape: c.x, dtype: c.dtype },
+      segmentIds: { values: Int32Array.from(c.ids), shape: c.idShape, dtype: 'int32' as const },
+    };
+    const ref = await runKernelOn('cpu', 'UnsortedSegmentSum', inputs, { numSegments: c.numSegments });
+    const got = await runKernelOn('wasm', 'UnsortedSegmentSum', inputs, { numSegments: c.numSegments });
+    t.deepEqual(got.shape, ref.shape);
+    // TF keeps the data's dtype; tfjs' cpu kernel upcasts int32 data to float32 (its mask is
+    // float). Values are compared either way.
+    t.is(got.values.constructor, c.dtype === 'int32' ? Int32Array : Float32Array);
+    const err = maxAbsError(got.values, ref.values);
+    t.true(err <= 1e-6, `case ${i}: error ${err}`);
+    worst = Math.max(worst, err);
+  }
+  t.log(`UnsortedSegmentSum: max abs error ${worst.toExponential(2)}`);
+});
+
+test.serial('UnsortedSegmentSum accepts multi-dimensional segment ids (TF semantics)', async (t) => {
+  // The stock cpu kernel mis-broadcasts rank-2 ids, so the reference is computed by hand.
+  registerWasmTrainingKernels();
+  const x = Float32Array.from({ length: 2 * 3 * 2 }, (_, i) => i);
+  const ids = Int32Array.from([0, 2, 1, 1, 0, 2]);
+  const got = await runKernelOn(
+    'wasm',
+    'UnsortedSegmentSum',
+    { x: { values: x, shape: [2, 3, 2] }, segmentIds: { values: ids, shape: [2, 3], dtype: 'int32' } },
+    { numSegments: 3 },
+  );
+  t.deepEqual(got.shape, [3, 2]);
+  // rows of x: [0,1] [2,3] [4,5] [6,7] [8,9] [10,11] -> segments 0: rows 0,4; 1: rows 2,3; 2: rows 1,5
+  t.deepEqual(Array.from(got.values), [8, 10, 10, 12, 12, 14]);
+});
+
+// A small conv net exercising every replaced/added kernel through autodiff: fused conv + bias +
+// relu, batch norm, strided conv, depthwise conv, global average pooling, a gather
+// (shuffle-BN style permutation, whose gradient is UnsortedSegmentSum) and a dense softmax loss.
+const NET_SHAPES: Record<string, number[]> = {
+  w1: [3, 3, 3, 4], b1: [4], gamma: [4], beta: [4], w2: [3, 3, 4, 5], wd: [3, 3, 5, 1], w3: [5, 3], b3: [3],
+};
+
+function makeNet(): { vars: Record<string, tf.Variable>; loss: () => tf.Scalar; dispose: () => void } {
+  const vars: Record<string, tf.Variable> = {};
+  for (const [i, [name, shape]] of Object.entries(NET_SHAPES).entries()) {
+    const init = tf.tidy(() => {
+      const t = tf.mul(tf.tensor(seededValues(tf.util.sizeFromShape(shape), 20 + i), shape), 0.5);
+      return name === 'gamma' ? tf.add(t, 1) : t;
+    });
+    vars[name] = tf.variable(init, true, `net_${name}_${Math.random()}`);
+    init.dispose();
+  }
+  const x = tf.tensor4d(seededValues(4 * 9 * 9 * 3, 30), [4, 9, 9, 3]);
+  const labels = tf.oneHot(tf.tensor1d([0, 2, 1, 2], 'int32'), 3);
+  const perm = tf.tensor1d([2, 0, 3, 1], 'int32');
+  const loss = () => {
+    const v = vars;
+    const h1 = tf.fused.conv2d({
+      x, filter: v.w1 as tf.Tensor4D, strides: 1, pad: 'same', bias: v.b1, activation: 'relu',
+    });
+    const { mean, variance } = tf.moments(h1, [0, 1, 2]);
+    const bn = tf.batchNorm(h1, mean, variance, v.beta, v.gamma, 1e-3);
+    const h2 = tf.relu(tf.conv2d(bn as tf.Tensor4D, v.w2 as tf.Tensor4D, 2, 'same'));
+    const h3 = tf.depthwiseConv2d(h2, v.wd as tf.Tensor4D, 1, 'same');
+    const pooled = tf.mean(h3, [1, 2]);
+    const shuffled = tf.gather(pooled, perm);
+    const logits = tf.add(tf.matMul(shuffled, v.w3), v.b3);
+    return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+  };
+  return { vars, loss, dispose: () => tf.dispose([x, labels, perm, ...Object.values(vars)]) };
+}
+
+async function netGradients(backendName: string): Promise<Record<string, Float32Array>> {
+  await tf.setBackend(backendName);
+  const net = makeNet();
+  const { value, grads } = tf.variableGrads(net.loss);
+  const out: Record<string, Float32Array> = { loss: (await value.data()) as Float32Array };
+  for (const [name, g] of Object.entries(grads)) out[name.split('_')[1]] = (await g.data()) as Float32Array;
+  tf.dispose([value, ...Object.values(grads)]);
+  net.dispose();
+  return out;
+}
+
+for (const policy of ['conv', 'auto'] as const) {
+  test.serial(`a conv-net training step has the same gradients on wasm as on cpu (dX policy ${policy})`, async (t) => {
+    registerWasmTrainingKernels();
+    setWasmBackpropInputPolicy(policy);
+    try {
+      const cpu = await netGradients('cpu');
+      const wasm = await netGradients('wasm');
+      t.deepEqual(Object.keys(wasm).sort(), ['b1', 'b3', 'beta', 'gamma', 'loss', 'w1', 'w2', 'w3', 'wd']);
+      const errors: string[] = [];
+      for (const name of Object.keys(cpu)) {
+        const err = maxAbsError(wasm[name], cpu[name]);
+        errors.push(`${name} ${err.toExponential(1)}`);
+        // float32 noise relative to the largest gradient entry, with room for the net's depth.
+        t.true(err <= 1e-4 * Math.max(1, ...Array.from(cpu[name], Math.abs)), `${name}: error ${err}`);
+      }
+      t.log(`max abs error per gradient: ${errors.join(', ')}`);
+    } finally {
+      setWasmBackpropInputPolicy('auto');
+    }
+  });
+}
+
+test.serial('no tensor or wasm-memory leak over 20 gradient calls', async (t) => {
+  registerWasmTrainingKernels();
+  await tf.setBackend('wasm');
+  // 'conv' so that the replaced Conv2DBackpropInput route is the one being checked.
+  setWasmBackpropInputPolicy('conv');
+  const net = makeNet();
+  try {
+    const step = () => {
+      const { value, grads } = tf.variableGrads(net.loss);
+      tf.dispose([value, ...Object.values(grads)]);
+    };
+    step();
+    const tensors = tf.memory().numTensors;
+    const dataIds = tf.backend().numDataIds();
+    for (let i = 0; i < 20; i++) step();
+    t.is(tf.memory().numTensors, tensors);
+    t.is(tf.backend().numDataIds(), dataIds);
+  } finally {
+    net.dispose();
+    setWasmBackpropInputPolicy('auto');
+  }
+});
+
+test.serial('each kernel leaves no intermediate buffer behind', async (t) => {
+  registerWasmTrainingKernels();
+  await tf.setBackend('wasm');
+  setWasmBackpropInputPolicy('conv');
+  try {
+    const x = tf.tensor4d(seededValues(3 * 7 * 7 * 4, 40), [3, 7, 7, 4]);
+    const dy = tf.tensor4d(seededValues(3 * 4 * 4 * 4, 41), [3, 4, 4, 4]);
+    const filter = tf.tensor4d(seededValues(3 * 3 * 4 * 4, 42), [3, 3, 4, 4]);
+    const dwFilter = tf.tensor4d(seededValues(3 * 3 * 4 * 1, 43), [3, 3, 4, 1]);
+    const ids = tf.tensor1d([0, 2, 1], 'int32');
+    const runs: Array<() => tf.Tensor> = [
+      () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 4, 4] }) as tf.Tensor,
+      () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: [3, 7, 7, 4] }) as tf.Tensor,
+      () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: 2, dilations: 1, pad: 'same', filterShape: [3, 3, 4, 1] }) as tf.Tensor,
+      () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: dwFilter }, { strides: 2, dilations: 1, pad: 'same', inputShape: [3, 7, 7, 4] }) as tf.Tensor,
+      () => tf.engine().runKernel('UnsortedSegmentSum', { x, segmentIds: ids }, { numSegments: 3 }) as tf.Tensor,
+    ];
+    for (const run of runs) {
+      run().dispose();
+      const before = tf.backend().numDataIds();
+      for (let i = 0; i < 3; i++) run().dispose();
+      t.is(tf.backend().numDataIds(), before);
+    }
+    tf.dispose([x, dy, filter, dwFilter, ids]);
+  } finally {
+    setWasmBackpropInputPolicy('auto');
+  }
+});
