@@ -77,27 +77,19 @@ export class GroupBatchNormalization extends tfl.layers.Layer {
       }
       const n = x.shape[0];
       const sizes = groupSizes(n, this.groups);
-      const parts = sizes.length === 1 ? [x] : sizes.every((s) => s === sizes[0]) ? null : tf.split(x, sizes, 0);
-      let y: tf.Tensor;
-      let groupMeans: tf.Tensor; // [G, C]
-      let groupVars: tf.Tensor;
-      const channels = x.shape[x.rank - 1];
-      if (parts === null) {
-        // Equal groups: one reshape to [G, N/G, ..., C] and one moments call.
-        const g = sizes.length;
-        const grouped = tf.reshape(x, [g, n / g, ...x.shape.slice(1)]);
-        const axes = Array.from({ length: x.rank - 1 }, (_, i) => i + 1);
-        const { mean, variance } = tf.moments(grouped, axes, true);
-        y = tf.reshape(this.normalize(grouped, mean, variance, gamma, beta), x.shape);
-        groupMeans = tf.reshape(mean, [g, channels]);
-        groupVars = tf.reshape(variance, [g, channels]);
-      } else {
-        const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
-        const stats = parts.map((p) => tf.moments(p, axes, true));
-        y = tf.concat(parts.map((p, i) => this.normalize(p, stats[i].mean, stats[i].variance, gamma, beta)), 0);
-        groupMeans = tf.stack(stats.map((s) => tf.reshape(s.mean, [channels])));
-        groupVars = tf.stack(stats.map((s) => tf.reshape(s.variance, [channels])));
-      }
+      const parts = sizes.length === 1 ? [x] : tf.split(x, sizes, 0);
+      const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
+      // Per group: mean and E[x²]−mean² (reductions only, no broadcasting op, which the cpu backend runs
+      // through a slow generic path), then the fused batchNorm kernel with per-channel statistics.
+      const stats = parts.map((p) => {
+        const mean = tf.mean(p, axes) as tf.Tensor1D;
+        const variance = tf.relu(tf.sub(tf.mean(tf.square(p), axes), tf.square(mean))) as tf.Tensor1D;
+        return { mean, variance };
+      });
+      const normalized = parts.map((p, i) => tf.batchNorm(p, stats[i].mean, stats[i].variance, beta, gamma, this.epsilon));
+      const y = normalized.length === 1 ? normalized[0] : tf.concat(normalized, 0);
+      const groupMeans = tf.stack(stats.map((st) => st.mean)); // [G, C]
+      const groupVars = tf.stack(stats.map((st) => st.variance));
       // Moving statistics, written imperatively as tfjs BatchNormalization does (no gradient flows here).
       const decay = 1 - this.momentum;
       const mm = this.movingMean.read();
@@ -106,11 +98,6 @@ export class GroupBatchNormalization extends tfl.layers.Layer {
       this.movingVariance.write(tf.sub(mv, tf.mul(tf.sub(mv, tf.mean(groupVars, 0)), decay)));
       return y;
     });
-  }
-
-  /** (x − mean)/√(var + ε)·γ + β, by broadcasting (tf.batchNorm wants mean and offset of equal rank). */
-  private normalize(x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
-    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.epsilon))), gamma), beta);
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {

@@ -46,16 +46,16 @@ export class StrategyRegistry {
     if (this.plugins.some((p) => p.name === plugin.name)) {
       throw new Error(`plugins: plugin '${plugin.name}' is loaded twice; pass it once.`);
     }
-    const seen = new Set<unknown>();
-    for (const f of STRATEGY_FAMILIES) for (const e of this.entries.get(f)!.values()) seen.add(e.factory);
-    for (const p of this.presets.values()) seen.add(p.preset);
+    // Bindings come back in binding order, so what this plugin added is the tail past the old count
+    // (counted, not compared by identity: a plugin may bind the very factory another one did).
+    const before = new Map(STRATEGY_FAMILIES.map((f) => [f, this.container.getAll<StrategyFactory>(StrategyTokens[f], { optional: true }).length]));
+    const presetsBefore = this.container.getAll<Preset>(PresetToken, { optional: true }).length;
     this.container.load(plugin.module);
     this.plugins.push(plugin);
     for (const family of STRATEGY_FAMILIES) {
       const table = this.entries.get(family)!;
-      for (const factory of this.container.getAll<StrategyFactory>(StrategyTokens[family], { optional: true })) {
-        if (seen.has(factory)) continue;
-        seen.add(factory);
+      const added = this.container.getAll<StrategyFactory>(StrategyTokens[family], { optional: true }).slice(before.get(family));
+      for (const factory of added) {
         if (factory.family !== family) {
           throw new Error(`plugin '${plugin.name}': factory '${factory.id}' says family '${factory.family}' but is bound to '${family}'.`);
         }
@@ -64,9 +64,7 @@ export class StrategyRegistry {
         table.set(factory.id, { factory, plugin: plugin.name });
       }
     }
-    for (const preset of this.container.getAll<Preset>(PresetToken, { optional: true })) {
-      if (seen.has(preset)) continue;
-      seen.add(preset);
+    for (const preset of this.container.getAll<Preset>(PresetToken, { optional: true }).slice(presetsBefore)) {
       const prior = this.presets.get(preset.name);
       if (prior) throw new Error(`preset '${preset.name}' is registered twice: by plugin '${prior.plugin}' and by plugin '${plugin.name}'.`);
       this.presets.set(preset.name, { preset, plugin: plugin.name });
