@@ -1,7 +1,7 @@
 import { defineStrategy, strategyPlugin, z } from '../../src/index.js';
-import { MomentumUpdate } from './momentum-update.js';
+import { MomentumUpdate, type MomentumSchedule } from './momentum-update.js';
 
-export { MomentumUpdate };
+export { MomentumUpdate, type MomentumSchedule };
 
 export const momentumStrategy = defineStrategy({
   family: 'update',
@@ -11,9 +11,11 @@ export const momentumStrategy = defineStrategy({
     .object({
       /** m; 0.999 in the paper (the CIFAR demo uses 0.99). 0 = plain copy. */
       momentum: z.number().min(0).max(1).default(0.999),
+      /** 'cosine': m rises from `momentum` to 1 over training, 1 − (1 − m0)(cos πp + 1)/2 (BYOL, MoCo v3). */
+      schedule: z.enum(['constant', 'cosine']).default('constant'),
     })
     .strict(),
-  create: (o) => new MomentumUpdate('momentum', o.momentum),
+  create: (o) => new MomentumUpdate('momentum', o.momentum, o.schedule),
 });
 
 export const copyStrategy = defineStrategy({

@@ -4,3 +4,4 @@ import { defaultPreset, mocoV1, mocoV2 } from './moco-presets.js';
 export { defaultPreset, mocoV1, mocoV2 };
 
 export const presetsPlugin: MocoPlugin = { name: 'tfjs-moco/presets', version: '0.1.0', module: presetModule([defaultPreset, mocoV1, mocoV2]) };
+export { endToEnd, memoryBank, mechanismPresetsPlugin } from './mechanism-presets.js';

@@ -14,7 +14,7 @@ export const mocoV1: Preset = {
     dictionary: { id: 'queue', size: 65536 },
     update: { id: 'momentum', momentum: 0.999 },
     normalization: { id: 'shuffle-bn', groups: 8 },
-    augmentation: { id: 'crop-flip' },
+    augmentation: { id: 'mocov1' },
   },
 };
 
@@ -27,6 +27,7 @@ export const mocoV2: Preset = {
     head: { type: 'mlp', dim: 128, hidden: 2048 },
     optimizer: { learningRate: 0.03, momentum: 0.9, weightDecay: 1e-4, schedule: 'cosine' },
     loss: { id: 'infonce', temperature: 0.2 },
+    augmentation: { id: 'mocov2' },
   },
 };
 

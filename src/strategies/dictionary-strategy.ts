@@ -31,9 +31,11 @@ export interface DictionaryStrategy {
   positives?(indices: tf.Tensor1D, ctx: StepContext): tf.Tensor2D;
   /**
    * Similarities of each query to its negatives, [N,K]. Runs inside the gradient scope: for an in-batch
-   * dictionary `keys` carry gradient; stored keys are constants.
+   * dictionary `keys` carry gradient; stored keys are constants. `indices` (the batch's data-set
+   * indices, aligned with `queries`) are passed when the data carries them, e.g. so a dictionary can
+   * leave out stored keys of the query's own image.
    */
-  negativeSimilarities(queries: tf.Tensor2D, keys: tf.Tensor2D, ctx: StepContext): tf.Tensor2D;
+  negativeSimilarities(queries: tf.Tensor2D, keys: tf.Tensor2D, ctx: StepContext, indices?: tf.Tensor1D): tf.Tensor2D;
   /** Take the step's keys (enqueue, bank update, or nothing). */
   update(update: DictionaryUpdate, ctx: StepContext): void;
   /** Capacity K and how much of it holds real keys rather than initial noise. */

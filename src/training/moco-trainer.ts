@@ -262,7 +262,7 @@ export class MocoTrainer {
             // End-to-end (keySource 'query-encoder'): keys from the query encoder, with gradient.
             const k = constantKeys[i] ?? l2Normalize(this.query.apply(keyView, { training: true }) as tf.Tensor2D);
             const positive = tf.sum(tf.mul(q, k), 1, true) as tf.Tensor2D;
-            const negatives = s.dictionary.negativeSimilarities(q, k, ctx);
+            const negatives = s.dictionary.negativeSimilarities(q, k, ctx, indices);
             const out = s.loss.compute(positive, negatives);
             total = tf.add(total, out.loss);
             accuracies.push(keep(out.accuracy));

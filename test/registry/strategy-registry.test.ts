@@ -69,7 +69,7 @@ test.serial('a third-party plugin adds a dictionary and the config selects it', 
 test.serial('an unknown id lists the registered ids', (t) => {
   const err = t.throws(() => createMoco({ backbone: tinyBackbone(8, 1, 4, 'u'), plugins: builtinPlugins, config: { dictionary: 'memory-bnak' } }), { instanceOf: ConfigError });
   t.is(err!.field, 'dictionary.id');
-  t.regex(err!.message, /unknown dictionary strategy 'memory-bnak'; registered: queue/);
+  t.regex(err!.message, /unknown dictionary strategy 'memory-bnak'; registered: in-batch, memory-bank, queue/);
 });
 
 test.serial('two plugins binding the same id is an error naming both', (t) => {
@@ -92,7 +92,7 @@ test.serial('a bad option names the field, the bad value and what is allowed', (
   err = bad({ optimizer: { schedule: 'linear' } });
   t.regex(err.message, /optimizer\.schedule: .*"constant".*"step".*"cosine".*\(got "linear"\)/);
   err = bad({ preset: 'mocov9' });
-  t.regex(err.message, /preset: unknown preset 'mocov9'; registered: default, mocov1, mocov2/);
+  t.regex(err.message, /preset: unknown preset 'mocov9'; registered: default, end-to-end, memory-bank, mocov1, mocov2/);
   // Several problems are reported at once.
   err = bad({ loss: { temperature: 0 }, dictionary: { size: 0 } });
   t.regex(err.message, /loss\.temperature[\s\S]*dictionary\.size/);
