@@ -10,11 +10,26 @@
 // by float32 rounding only (the stock loop accumulates in float64, cpu Conv2D in float32): max
 // abs error 2e-3 on the [16,32,32,16] case, whose entries are sums of 16384 products of magnitude
 // ~128. test/backend/cpu-training-kernels.test.ts asserts >= 10x.
+//
+// It also replaces the broadcasting binary kernels (Add, Sub, Multiply, RealDiv, Maximum, Minimum,
+// SquaredDifference; cpu-fast-elementwise.ts) and Sum/Mean (cpu-fast-reduce.ts), which together
+// took most of a BatchNorm conv net's training step once dW was fast. Same values, bit for bit.
+// Measured, kernel alone, medians of alternating stock/new runs on the same loaded VM (stock vs
+// replacement; the stock times swing with how polymorphic its shared template loop has become):
+// [32,16,16,16] op [1,1,1,16] or op [32,1,1,16]: 34-180 ms vs 0.5-0.8 ms (50-300x); op [16]
+// (stock's `i % length` path): 1.6-55 ms vs 0.4-0.8 ms (4.4-90x); same shape: 1.9-7.6 ms vs
+// 0.45-0.6 ms (3-14x); Sum/Mean of [32,16,16,16] over [0,1,2] or [1,2]: 10-84 ms vs 0.3-0.6 ms
+// (29-240x). One MoCo trainStep of tinyBackbone(16, 1, 8), batch 32, cpu (interleaved medians of
+// 16-20 steps, two runs): Shuffle BN (groups 4) 671-877 -> 326-366 ms (2.1-2.4x), plain batchnorm
+// 716-849 -> 217-345 ms (2.5-3.3x). Tile (BatchNorm's gradient) is the next stock hot spot.
+// test/backend/cpu-fast-elementwise.test.ts asserts >= 5x (>= 3x for op [16]).
 import * as tf from '@tensorflow/tfjs-core';
 // The cpu backend is a required peer of this library and must be registered before its stock
 // kernel can be replaced.
 import '@tensorflow/tfjs-backend-cpu';
 import { conv2dBackpropFilterAsConv, type Conv2DBackpropFilterAttrs } from './conv-backprop-as-conv.js';
+import { CPU_FAST_ELEMENTWISE_KERNELS } from './cpu-fast-elementwise.js';
+import { CPU_FAST_REDUCE_KERNELS } from './cpu-fast-reduce.js';
 import { withKernelScope } from './kernel-scope.js';
 import { getStockKernel, replaceKernel, type RegistrationOutcome } from './kernel-registration.js';
 
@@ -42,13 +57,28 @@ export function stockConv2DBackpropFilter(): tf.KernelConfig {
   return stock;
 }
 
-/** Replaces the cpu Conv2DBackpropFilter kernel. Idempotent. */
+/**
+ * Replaces the cpu Conv2DBackpropFilter kernel and the elementwise/reduction kernels listed in
+ * CPU_FAST_ELEMENTWISE_KERNELS and CPU_FAST_REDUCE_KERNELS. Idempotent. Returns kernel name ->
+ * outcome.
+ */
 export function registerCpuTrainingKernels(): Record<string, RegistrationOutcome> {
-  return {
+  const report: Record<string, RegistrationOutcome> = {
     [tf.Conv2DBackpropFilter]: replaceKernel({
       kernelName: tf.Conv2DBackpropFilter,
       backendName: CPU,
       kernelFunc: conv2DBackpropFilterKernel as tf.KernelFunc,
     }),
   };
+  for (const config of [...CPU_FAST_ELEMENTWISE_KERNELS, ...CPU_FAST_REDUCE_KERNELS]) {
+    report[config.kernelName] = replaceKernel(config);
+  }
+  return report;
 }
+
+/** The kernel names registerCpuTrainingKernels replaces on cpu, in report order. */
+export const CPU_REPLACED_KERNELS: readonly string[] = Object.freeze([
+  tf.Conv2DBackpropFilter,
+  ...CPU_FAST_ELEMENTWISE_KERNELS.map((c) => c.kernelName),
+  ...CPU_FAST_REDUCE_KERNELS.map((c) => c.kernelName),
+]);

@@ -17,9 +17,10 @@ export {
   type BackpropInputPolicy,
   type KernelRegistrationReport,
 } from './wasm-training-kernels.js';
-export { registerCpuTrainingKernels, stockConv2DBackpropFilter } from './cpu-training-kernels.js';
+export { registerCpuTrainingKernels, stockConv2DBackpropFilter, CPU_REPLACED_KERNELS } from './cpu-training-kernels.js';
 export {
   getStockKernel,
+  requireStockKernel,
   restoreStockKernel,
   isMocoKernel,
   type RegistrationOutcome,

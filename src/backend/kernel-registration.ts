@@ -65,6 +65,18 @@ export function getStockKernel(kernelName: string, backendName: string): tf.Kern
   return current?.[STOCK] ?? current;
 }
 
+/**
+ * The stock kernel a tfjs-moco replacement delegates to. Throws if there is none, or if what is
+ * registered is tfjs-moco's own kernel without a stock one behind it (delegating would recurse).
+ */
+export function requireStockKernel(kernelName: string, backendName: string): tf.KernelConfig {
+  const stock = getStockKernel(kernelName, backendName) as MarkedConfig | undefined;
+  if (stock == null || stock[OURS]) {
+    throw new Error(`tfjs-moco: stock ${backendName} ${kernelName} kernel not found`);
+  }
+  return stock;
+}
+
 /** Puts the stock kernel back (for benchmarks and A/B tests). Returns false if nothing was replaced. */
 export function restoreStockKernel(kernelName: string, backendName: string): boolean {
   const current = tf.getKernel(kernelName, backendName) as MarkedConfig | undefined;

@@ -4,7 +4,8 @@
 //   2. @tensorflow/tfjs-node: libtensorflow's multi-threaded CPU kernels.
 //   3. @tensorflow/tfjs-backend-wasm, with tfjs-moco's training kernels (it lacks
 //      Conv2DBackpropFilter and three others): single-threaded XNNPACK under Node.
-//   4. the cpu backend (pure JS), with tfjs-moco's Conv2DBackpropFilter replacement.
+//   4. the cpu backend (pure JS), with tfjs-moco's Conv2DBackpropFilter, broadcasting elementwise
+//      and Sum/Mean replacements.
 // All but cpu are optional packages. The tfjs-node pair cannot be installed on machines without
 // access to storage.googleapis.com (their install script downloads libtensorflow), so "not
 // installed" (MODULE_NOT_FOUND) is a normal outcome that is recorded, not an error.
@@ -232,7 +233,9 @@ async function tryCpu(): Promise<Outcome> {
     name: 'cpu',
     package: CPU,
     gpu: false,
-    reason: 'pure-JS kernels, single-threaded, the slowest option (Conv2DBackpropFilter replaced by tfjs-moco)',
+    reason:
+      'pure-JS kernels, single-threaded, the slowest option (Conv2DBackpropFilter, broadcasting elementwise ops, Sum ' +
+      'and Mean replaced by tfjs-moco)',
   });
 }
 
