@@ -4,14 +4,16 @@ import * as tfd from '@tensorflow/tfjs-data';
 import * as tfl from '@tensorflow/tfjs-layers';
 
 /** conv(4) → BN → ReLU → conv(8, stride 2) → BN → ReLU → GAP: images [H,W,C] → 8 features. */
-export function tinyBackbone(size = 8, channels = 1, width = 4, name = 'tiny'): tfl.LayersModel {
+export function tinyBackbone(size = 8, channels = 1, width = 4, name = 'tiny', seed?: number): tfl.LayersModel {
+  // With a seed the initial weights repeat exactly (tfjs initializers draw from Math.random otherwise).
+  const init = (k: number) => (seed === undefined ? undefined : tfl.initializers.heNormal({ seed: seed * 31 + k }));
   return tfl.sequential({
     name,
     layers: [
-      tfl.layers.conv2d({ inputShape: [size, size, channels], filters: width, kernelSize: 3, padding: 'same', useBias: false, name: `${name}_c1` }),
+      tfl.layers.conv2d({ inputShape: [size, size, channels], filters: width, kernelSize: 3, padding: 'same', useBias: false, name: `${name}_c1`, kernelInitializer: init(1) }),
       tfl.layers.batchNormalization({ name: `${name}_bn1` }),
       tfl.layers.activation({ activation: 'relu', name: `${name}_r1` }),
-      tfl.layers.conv2d({ filters: 2 * width, kernelSize: 3, strides: 2, padding: 'same', useBias: false, name: `${name}_c2` }),
+      tfl.layers.conv2d({ filters: 2 * width, kernelSize: 3, strides: 2, padding: 'same', useBias: false, name: `${name}_c2`, kernelInitializer: init(2) }),
       tfl.layers.batchNormalization({ name: `${name}_bn2` }),
       tfl.layers.activation({ activation: 'relu', name: `${name}_r2` }),
       tfl.layers.globalAveragePooling2d({ name: `${name}_gap` }),
