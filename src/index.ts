@@ -4,10 +4,23 @@ export * from './registry/index.js';
 export * from './events/index.js';
 export * from './layers/index.js';
 export { trainerConfigSchema, mergeOverPreset, type MocoConfigInput, type TrainerConfig } from './config/moco-config.js';
-export { fitOptionsSchema, type FitOptions, MocoTrainer } from './training/moco-trainer.js';
+export {
+  fitOptionsSchema,
+  type FitOptions,
+  type FitPlan,
+  type DictionarySetupInfo,
+  type EpochTask,
+  type EpochTaskContext,
+  type EpochAwareDataset,
+  type TrainerPosition,
+  MocoTrainer,
+} from './training/moco-trainer.js';
 export { Random } from './training/random.js';
 export { l2Normalize } from './training/l2-normalize.js';
 export { learningRateAt } from './training/lr-schedule.js';
 /** The one zod copy strategy option schemas must use. */
 export { z } from 'zod';
 export { withWeightDecay } from './training/weight-decay.js';
+export * from './backend/index.js';
+export * from './checkpoint/index.js';
+export * from './monitor/index.js';

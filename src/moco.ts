@@ -9,7 +9,8 @@ import type { MocoPlugin } from './registry/moco-plugin.js';
 import { StrategyRegistry, type ResolvedStrategies } from './registry/strategy-registry.js';
 import { STRATEGY_FAMILIES } from './registry/strategy-family.js';
 import { checkBackbone, modelFacts } from './training/moco-encoders.js';
-import { MocoTrainer, type FitOptions } from './training/moco-trainer.js';
+import { MocoTrainer, type EpochTask, type FitOptions } from './training/moco-trainer.js';
+import { loadCheckpointInto, writeCheckpoint, type CheckpointInfo, type LoadedCheckpoint, type SaveCheckpointOptions } from './checkpoint/checkpoint-io.js';
 
 export interface CreateMocoOptions {
   /** The user's image encoder: images [N,H,W,C] in, features [N,F] out. Its weights are trained in place. */
@@ -41,7 +42,13 @@ export class Moco {
     for (const f of STRATEGY_FAMILIES) full[f] = { id: resolved.choice.ids[f], ...resolved.choice.options[f] };
     this.config = full;
     this.trainer = new MocoTrainer(backbone, trainerConfig, resolved.instantiate(), this.stream, full);
+    this.trainer.checkpointSaver = async (dir) => {
+      await this.saveCheckpoint(dir, this.checkpointOptions);
+    };
   }
+
+  /** Options for the checkpoints `fit` writes (`checkpointDir`), e.g. metadata to store with them. */
+  checkpointOptions: SaveCheckpointOptions = {};
 
   /** Events of one type, narrowed. */
   on<T extends MocoEventType>(type: T): Observable<MocoEventOf<T>> {
@@ -54,6 +61,44 @@ export class Moco {
    */
   fit<T extends tf.TensorContainer>(dataset: tfd.Dataset<T>, options: FitOptions): Promise<tfl.LayersModel> {
     return this.trainer.fit(dataset, options);
+  }
+
+  /**
+   * Save everything needed to continue the run as if it never stopped (both encoders, optimizer state,
+   * every strategy's state, position, random generator, config) into the folder `dir`, atomically: a crash
+   * mid-save leaves the previous checkpoint there intact. Emits `checkpoint-saved`. Call it between steps
+   * (after `fit` resolves, or from an epoch task); `fit({ checkpointDir, checkpointEvery })` does it for you.
+   */
+  async saveCheckpoint(dir: string, options: SaveCheckpointOptions = {}): Promise<CheckpointInfo> {
+    this.assertSafePoint('saveCheckpoint');
+    const info = await writeCheckpoint(this.trainer, dir, options);
+    this.stream.emit({ type: 'checkpoint-saved', epoch: info.epoch, step: info.step, path: info.path });
+    return info;
+  }
+
+  /**
+   * Restore a checkpoint written by `saveCheckpoint` into this run, which must have been created with the
+   * checkpoint's config (`resumeMoco` does that for you). Then `fit` with the same data and options continues
+   * where the saved run was: the first `stepInEpoch` batches of the current epoch are skipped.
+   */
+  async loadCheckpoint(source: string | LoadedCheckpoint): Promise<this> {
+    this.assertSafePoint('loadCheckpoint');
+    await loadCheckpointInto(this.trainer, source);
+    return this;
+  }
+
+  private assertSafePoint(what: string): void {
+    if (!this.trainer.atSafePoint) {
+      throw new Error(`${what}: a training step may be running; call it after fit resolves or from an epoch task (addEpochTask), or let fit({ checkpointDir, checkpointEvery }) save`);
+    }
+  }
+
+  /**
+   * Run `task` at the end of every epoch, after the `epoch-ended` event; training waits for it. The task gets
+   * the finished epoch and can `emit` events (e.g. an `evaluation`). Returns a function removing the task.
+   */
+  addEpochTask(task: EpochTask): () => void {
+    return this.trainer.addEpochTask(task);
   }
 
   /** Ask the run to stop after the current step; `fit` then resolves (run-ended reason 'stopped'). */

@@ -48,6 +48,14 @@ export function attachHead(backbone: tfl.LayersModel, head: TrainerConfig['head'
   return tfl.model({ inputs: backbone.inputs, outputs: h, name: 'moco_encoder' });
 }
 
+/** Dispose the layers `attachHead` added on top of `backbone` (their weights), leaving the backbone's alone. */
+export function disposeHead(withHead: tfl.LayersModel, backbone: tfl.LayersModel): void {
+  const own = new Set<tfl.layers.Layer>();
+  const collect = (layers: tfl.layers.Layer[]) => layers.forEach((l) => (own.add(l), l instanceof tfl.LayersModel && collect(l.layers)));
+  collect(backbone.layers);
+  for (const layer of withHead.layers) if (!own.has(layer) && layer.weights.length > 0) layer.dispose();
+}
+
 /**
  * A fresh copy of `model` (own variables) whose topology the normalization variant may rewrite, with
  * the weights copied over. The copy is built from the serialized topology, so any layer the user's

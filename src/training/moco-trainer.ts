@@ -4,6 +4,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import type { TrainerConfig } from '../config/moco-config.js';
 import type { EventStream } from '../events/event-stream.js';
+import type { MocoEvent } from '../events/moco-event.js';
 import { configErrorFromLines } from '../registry/config-error.js';
 import { formatIssues } from '../registry/format-issues.js';
 import type { StrategyFamily, StrategyOf } from '../registry/strategy-family.js';
@@ -11,7 +12,7 @@ import type { StepContext } from '../strategies/step-context.js';
 import { l2Normalize } from './l2-normalize.js';
 import { learningRateAt } from './lr-schedule.js';
 import type { WeightPair } from '../strategies/encoder-update-strategy.js';
-import { attachHead, copyWeightsByLayerName, pairWeights, rebuildEncoder } from './moco-encoders.js';
+import { attachHead, copyWeightsByLayerName, disposeHead, pairWeights, rebuildEncoder } from './moco-encoders.js';
 import { Random } from './random.js';
 import { withWeightDecay } from './weight-decay.js';
 
@@ -24,9 +25,58 @@ export const fitOptionsSchema = z
     stepsPerEpoch: z.number().int().min(1).optional(),
     /** Images in the data set, when `dataset.size` does not say. */
     datasetSize: z.number().int().min(1).optional(),
+    /** Write checkpoints to this folder: every `checkpointEvery`, and when the run ends or is stopped. */
+    checkpointDir: z.string().min(1).optional(),
+    /** How often to checkpoint into `checkpointDir`: every N optimizer steps or every N epochs (default { epochs: 1 }). */
+    checkpointEvery: z
+      .union([z.object({ steps: z.number().int().min(1) }).strict(), z.object({ epochs: z.number().int().min(1) }).strict()])
+      .optional(),
   })
   .strict();
 export type FitOptions = z.input<typeof fitOptionsSchema>;
+
+/** The plan of the last `fit`, with sizes worked out: saved in checkpoints so a resumed run ends where planned. */
+export interface FitPlan {
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly stepsPerEpoch?: number;
+  readonly datasetSize?: number;
+  readonly totalSteps?: number;
+}
+
+/** What the dictionary was set up with (saved in checkpoints: a restored dictionary is set up the same way). */
+export interface DictionarySetupInfo {
+  readonly dim: number;
+  readonly batchSize: number;
+  readonly datasetSize?: number;
+  readonly totalSteps?: number;
+}
+
+/** What an epoch task sees: the epoch just finished, and a way to publish events (e.g. an `evaluation`). */
+export interface EpochTaskContext {
+  /** The epoch just finished, 0-based. */
+  readonly epoch: number;
+  /** Epochs planned for this fit. */
+  readonly epochs: number;
+  /** Optimizer steps done so far. */
+  readonly step: number;
+  emit(event: MocoEvent): void;
+}
+
+/**
+ * Work done at the end of every epoch, awaited before the next epoch starts (so it never races training):
+ * evaluation, logging, early stopping (call `requestStop`). A task that throws ends the run with an error.
+ */
+export type EpochTask = (ctx: EpochTaskContext) => void | Promise<void>;
+
+/**
+ * A data set that wants to know which epoch it is about to serve: the trainer calls `setEpoch(epoch)` before
+ * every epoch's iterator (like PyTorch's `DistributedSampler.set_epoch`), so a seeded shuffle can depend on
+ * the epoch number alone and a resumed run sees the same order as an uninterrupted one.
+ */
+export interface EpochAwareDataset {
+  setEpoch(epoch: number): void;
+}
 
 /** A batch as the data set yields it: images alone, or `{xs, index}` (index needed by a memory bank). */
 type Element = tf.TensorContainer;
@@ -57,6 +107,15 @@ export class MocoTrainer {
   private built = false;
   private stopRequested = false;
   private dictionaryReady = false;
+  private readonly epochTasks: EpochTask[] = [];
+  /** The last fit's plan (undefined before the first fit or checkpoint load). */
+  plan: FitPlan | undefined;
+  /** What the dictionary was set up with (undefined before that). */
+  dictionarySetup: DictionarySetupInfo | undefined;
+  /** Writes a checkpoint of this run into a folder; set by Moco (file I/O lives outside the trainer). */
+  checkpointSaver: ((dir: string) => Promise<void>) | undefined;
+  private fitting = false;
+  private pausedAtBoundary = 0;
 
   constructor(
     readonly backbone: tfl.LayersModel,
@@ -79,6 +138,8 @@ export class MocoTrainer {
     if (this.built) return;
     const combined = attachHead(this.backbone, this.config.head, this.config.seed);
     this.query = await rebuildEncoder(combined, this.strategies.normalization, 'query');
+    // The scaffold's head layers were only a template for the copy; the backbone layers are the user's.
+    disposeHead(combined, this.backbone);
     if (this.usesKeyEncoder) {
       // The key encoder starts as an exact copy of the query encoder (Algorithm 1: f_k.params = f_q.params).
       this.key = await rebuildEncoder(this.query, this.strategies.normalization, 'key');
@@ -91,6 +152,44 @@ export class MocoTrainer {
 
   requestStop(): void {
     this.stopRequested = true;
+  }
+
+  /** Run `task` at the end of every epoch (after its `epoch-ended` event), awaited. Returns a remover. */
+  addEpochTask(task: EpochTask): () => void {
+    this.epochTasks.push(task);
+    return () => {
+      const i = this.epochTasks.indexOf(task);
+      if (i >= 0) this.epochTasks.splice(i, 1);
+    };
+  }
+
+  /**
+   * Whether the run's state may be read or replaced now (checkpoints): outside `fit`, or inside it while the
+   * trainer waits at an epoch boundary (epoch tasks) or for its own checkpoint. Not from a step event.
+   */
+  get atSafePoint(): boolean {
+    return !this.fitting || this.pausedAtBoundary > 0;
+  }
+
+  private async paused<T>(work: () => Promise<T>): Promise<T> {
+    this.pausedAtBoundary++;
+    try {
+      return await work();
+    } finally {
+      this.pausedAtBoundary--;
+    }
+  }
+
+  /** Whether the dictionary has allocated its state (done once, at the first fit or a checkpoint load). */
+  get dictionaryIsReady(): boolean {
+    return this.dictionaryReady;
+  }
+
+  /** Set the dictionary up (once). A checkpoint load calls it with the saved info before `loadState`. */
+  prepareDictionary(info: DictionarySetupInfo, warn: (message: string) => void = (message) => this.events.emit({ type: 'warning', message })): void {
+    this.strategies.dictionary.setup({ ...info, random: this.random, warn });
+    this.dictionaryReady = true;
+    this.dictionarySetup = { ...info };
   }
 
   /** Train; resolves with the user's backbone, its weights replaced by the trained ones. */
@@ -106,6 +205,18 @@ export class MocoTrainer {
     const datasetSize = opts.datasetSize ?? (Number.isFinite(dataset.size) && dataset.size > 0 ? dataset.size : undefined);
     const stepsPerEpoch = opts.stepsPerEpoch ?? (datasetSize ? Math.ceil(datasetSize / opts.batchSize) : undefined);
     const totalSteps = stepsPerEpoch ? stepsPerEpoch * opts.epochs : undefined;
+    if (opts.checkpointEvery && !opts.checkpointDir) throw configErrorFromLines(['fit.checkpointEvery: needs fit.checkpointDir, the folder to write checkpoints to']);
+    if (opts.checkpointDir && !this.checkpointSaver) throw configErrorFromLines(['fit.checkpointDir: this trainer has no checkpoint writer (create the run with createMoco)']);
+    this.plan = { epochs: opts.epochs, batchSize: opts.batchSize, stepsPerEpoch, datasetSize, totalSteps };
+    const every = opts.checkpointDir ? (opts.checkpointEvery ?? { epochs: 1 }) : undefined;
+    let savedAt: string | undefined;
+    const saveCheckpoint = async () => {
+      const at = `${this.position.epoch}/${this.position.stepInEpoch}/${this.position.step}`;
+      if (!opts.checkpointDir || savedAt === at) return;
+      await this.paused(() => this.checkpointSaver!(opts.checkpointDir!));
+      savedAt = at;
+    };
+    if (this.fitting) throw new Error('fit: this run is already training (await the first fit before calling it again)');
     this.stopRequested = false;
     this.events.beginRun();
     const started = performance.now();
@@ -121,24 +232,19 @@ export class MocoTrainer {
       startEpoch: this.position.epoch,
     });
     let reason: 'completed' | 'stopped' = 'completed';
+    this.fitting = true;
     try {
-      if (!this.dictionaryReady) {
-        s.dictionary.setup({
-          dim: this.config.head.dim,
-          batchSize: opts.batchSize,
-          datasetSize,
-          totalSteps,
-          random: this.random,
-          warn: (message) => this.events.emit({ type: 'warning', message }),
-        });
-        this.dictionaryReady = true;
-      }
-      epochs: for (; this.position.epoch < opts.epochs; this.position.epoch++, this.position.stepInEpoch = 0) {
+      if (!this.dictionaryReady) this.prepareDictionary({ dim: this.config.head.dim, batchSize: opts.batchSize, datasetSize, totalSteps });
+      // A step checkpoint due at an epoch's last step waits for the epoch's end (and its tasks).
+      let checkpointPending = false;
+      epochs: while (this.position.epoch < opts.epochs) {
         const epochStart = performance.now();
         let lossSum = 0;
         let accSum = 0;
         let steps = 0;
         let images = 0;
+        const epochAware = dataset as unknown as Partial<EpochAwareDataset>;
+        if (typeof epochAware.setEpoch === 'function') epochAware.setEpoch(this.position.epoch);
         const iterator = await dataset.batch(opts.batchSize).iterator();
         // A resumed run skips the batches of this epoch it already trained on.
         for (let i = 0; i < this.position.stepInEpoch; i++) {
@@ -186,7 +292,13 @@ export class MocoTrainer {
           await new Promise((resolve) => setTimeout(resolve, 0));
           const subscriberError = this.events.takeError();
           if (subscriberError) throw subscriberError;
-          if (this.stopRequested) {
+          const epochDone = stepsPerEpoch !== undefined && this.position.stepInEpoch >= stepsPerEpoch;
+          if (every && 'steps' in every && this.position.step % every.steps === 0) {
+            if (epochDone) checkpointPending = true;
+            else await saveCheckpoint();
+          }
+          // A stop at an epoch's last step still ends the epoch (event, tasks), below.
+          if (this.stopRequested && !epochDone) {
             reason = 'stopped';
             break epochs;
           }
@@ -201,14 +313,32 @@ export class MocoTrainer {
           seconds,
           imagesPerSecond: images / seconds,
         });
+        const finished = this.position.epoch;
+        this.position.epoch++;
+        this.position.stepInEpoch = 0;
+        for (const task of [...this.epochTasks]) {
+          await this.paused(async () => task({ epoch: finished, epochs: opts.epochs, step: this.position.step, emit: (event) => this.events.emit(event) }));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        const taskSubscriberError = this.events.takeError();
+        if (taskSubscriberError) throw taskSubscriberError;
+        if (checkpointPending || (every && 'epochs' in every && this.position.epoch % every.epochs === 0)) await saveCheckpoint();
+        checkpointPending = false;
+        if (this.stopRequested && this.position.epoch < opts.epochs) {
+          reason = 'stopped';
+          break;
+        }
       }
       this.exportInto(this.backbone);
+      // The final state, so that a stopped run can be resumed and a finished one is on disk.
+      await saveCheckpoint();
       this.events.emit({ type: 'run-ended', reason, epochs: this.position.epoch, steps: this.position.step, seconds: (performance.now() - started) / 1000 });
       return this.backbone;
     } catch (err) {
       this.events.emit({ type: 'error', message: err instanceof Error ? err.message : String(err), step: this.position.step });
       throw err;
     } finally {
+      this.fitting = false;
       this.events.endRun();
     }
   }
@@ -298,6 +428,8 @@ export class MocoTrainer {
     this.query?.dispose();
     this.key?.dispose();
     this.optimizer?.dispose();
+    // tfjs 4.22: MomentumOptimizer.dispose() does not free its parent SGDOptimizer's learning-rate scalar.
+    (this.optimizer as unknown as { c?: tf.Scalar } | undefined)?.c?.dispose();
     this.strategies.dictionary.dispose();
   }
 

@@ -101,3 +101,15 @@ test.serial('the same seed repeats a run exactly', async (t) => {
   };
   t.deepEqual(await run(), await run());
 });
+
+test.serial('a run followed by dispose() leaves no tensor behind (linear and MLP heads)', async (t) => {
+  const backbone = tinyBackbone(8, 1, 4, 'disp');
+  const data = randomImages(8);
+  const before = tf.memory().numTensors;
+  for (const type of ['linear', 'mlp'] as const) {
+    const moco = createMoco({ backbone, plugins: builtinPlugins, config: { ...small, head: { type, hidden: 16 } } });
+    await moco.fit(data, { epochs: 1, batchSize: 4 });
+    moco.dispose();
+    t.is(tf.memory().numTensors, before, `${type} head`);
+  }
+});

@@ -1,0 +1,1 @@
+export { attachKnnMonitor, type KnnMonitor, type KnnMonitorOptions } from './knn-monitor.js';
