@@ -53,7 +53,8 @@ export function reportSpec(events: readonly MocoEvent[]): TopLevelSpec {
       x: { field: 'epoch', type: 'quantitative' as const, title: 'epoch', axis: { tickMinStep: 1 } },
       y: { field: 'accuracy', type: 'quantitative' as const, title: 'accuracy', axis: { format: '.0%' }, scale: { zero: false } },
       color: { field: 'series', type: 'nominal' as const, title: null, scale: { domain: ['encoder', 'random init', 'raw pixels'] } },
-      strokeDash: { field: 'series', type: 'nominal' as const, legend: null, scale: { domain: ['encoder', 'random init', 'raw pixels'], range: [[1, 0], [4, 2], [2, 2]] } },
+      // Same field as color: vega-lite draws one legend showing both.
+      strokeDash: { field: 'series', type: 'nominal' as const, scale: { domain: ['encoder', 'random init', 'raw pixels'], range: [[1, 0], [4, 2], [2, 2]] } },
     },
   };
   return {

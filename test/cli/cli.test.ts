@@ -112,6 +112,7 @@ test.serial('pretrain writes encoder, config, events, checkpoint and report; eva
   const svg = await readFile(join(out, 'report.svg'), 'utf8');
   t.true(svg.startsWith('<svg'));
   t.regex(svg, /kNN accuracy/);
+  t.regex(svg, /role-legend[\s\S]*>random init<[\s\S]*>raw pixels</, 'the kNN plot has its legend');
   const encoder = await loadModel(out);
   t.deepEqual(encoder.inputs[0].shape, [null, 8, 8, 1]);
   encoder.dispose();
