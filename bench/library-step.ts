@@ -1,0 +1,150 @@
+// The library harness of `npm run bench`: createMoco(...) over the chosen backbone, then
+// moco.internals.trainStep(...) timed step by step (the same call fit() makes per batch).
+//
+// The part breakdown comes from `instrumentedTrainStep` below: a benchmark-only copy of
+// MocoTrainer.trainStep (src/training/moco-trainer.ts) with a stopwatch lap after each part. The
+// cpu and wasm backends execute every kernel synchronously inside the op call, so a lap closes
+// exactly when its part's kernels have run; no extra device syncs are inserted. Forward and
+// backward are separated by laps inside the variableGrads closure (the closure is the forward;
+// what variableGrads does after it returns is the backward). The copy's median total is reported
+// next to the real trainStep's, so a drift between the two (src/ is being edited) shows.
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { createMoco, l2Normalize, learningRateAt, withWeightDecay, type Moco, type StepContext } from '../src/index.js';
+import { builtinPlugins } from '../plugins/index.js';
+import { inputShape, PartTimer, type CaseSpec, type Parts } from './common.js';
+
+export interface Harness {
+  /** One full training step; returns the loss (read back to the host). */
+  step(i: number): number;
+  /** The same step with a lap per part. */
+  stepWithParts(i: number): { loss: number; parts: Parts };
+  /** The dictionary head alone: fwd + bwd to q, ms (median of a few). */
+  headFwdBwdMs(): number;
+  dispose(): void;
+}
+
+export async function libraryHarness(backbone: tfl.LayersModel, spec: CaseSpec, norm: 'batchnorm' | 'shuffle-bn' = 'batchnorm'): Promise<Harness> {
+  const moco = createMoco({
+    backbone,
+    plugins: builtinPlugins,
+    config: {
+      seed: 1,
+      dictionary: { id: 'queue', size: spec.queue },
+      augmentation: { id: 'crop-flip' },
+      normalization: norm === 'shuffle-bn' ? { id: 'shuffle-bn', groups: spec.groups } : { id: 'batchnorm' },
+      update: { id: 'momentum', momentum: 0.999 },
+      loss: { id: 'infonce', temperature: 0.07 },
+    },
+  });
+  const trainer = moco.internals;
+  await trainer.build();
+  trainer.strategies.dictionary.setup({
+    dim: trainer.config.head.dim,
+    batchSize: spec.batch,
+    random: trainer.random,
+    warn: (m) => process.stderr.write(`  warning: ${m}\n`),
+  });
+  const images = tf.randomUniform(inputShape(spec.model, spec.batch), 0, 1, 'float32', 7) as tf.Tensor4D;
+  const ctx = (i: number): StepContext => ({ epoch: 0, step: i, progress: 0, random: trainer.random });
+  return {
+    step: (i) => trainer.trainStep(images, ctx(i), 0).loss,
+    stepWithParts: (i) => instrumentedTrainStep(moco, images, ctx(i), 0),
+    headFwdBwdMs: () => headOnly(moco, spec.batch),
+    dispose: () => {
+      images.dispose();
+      moco.dispose();
+    },
+  };
+}
+
+/** Benchmark-only copy of MocoTrainer.trainStep with laps (see the file comment). Images only, no indices. */
+export function instrumentedTrainStep(moco: Moco, images: tf.Tensor4D, ctx: StepContext, progress: number): { loss: number; parts: Parts } {
+  const trainer = moco.internals;
+  const s = trainer.strategies;
+  const timer = new PartTimer();
+  const kept: tf.Tensor[] = [];
+  trainer.optimizer.setLearningRate(learningRateAt(trainer.config.optimizer, progress));
+  const keep = <T extends tf.Tensor>(t: T): T => {
+    kept.push(tf.keep(t));
+    return t;
+  };
+  try {
+    timer.reset();
+    const stats = tf.tidy(() => {
+      const x = images;
+      const [v1, v2] = s.augmentation.views(x, ctx);
+      timer.lap('augment');
+      const pairs: [tf.Tensor4D, tf.Tensor4D][] = s.loss.symmetric ? [[v1, v2], [v2, v1]] : [[v1, v2]];
+      const key = trainer.key!;
+      const constantKeys = pairs.map(([, keyView]) =>
+        l2Normalize(s.normalization.encodeKeys((v) => key.apply(v, { training: true }) as tf.Tensor2D, keyView, ctx)),
+      );
+      timer.lap('keyForward');
+      const queries: tf.Tensor2D[] = [];
+      const keys: tf.Tensor2D[] = [];
+      const accuracies: tf.Scalar[] = [];
+      const { value, grads } = tf.variableGrads(() => {
+        let total = tf.scalar(0);
+        pairs.forEach(([queryView], i) => {
+          const q = l2Normalize(trainer.query.apply(queryView, { training: true }) as tf.Tensor2D);
+          timer.lap('queryForward');
+          const k = constantKeys[i];
+          const positive = tf.sum(tf.mul(q, k), 1, true) as tf.Tensor2D;
+          const negatives = s.dictionary.negativeSimilarities(q, k, ctx);
+          const out = s.loss.compute(positive, negatives);
+          total = tf.add(total, out.loss);
+          accuracies.push(keep(out.accuracy));
+          queries.push(keep(q));
+          keys.push(keep(k));
+          timer.lap('lossDictionary');
+        });
+        return total;
+      }, trainer.trainableVariables as tf.Variable[]);
+      timer.lap('backward');
+      const update = withWeightDecay(grads, trainer.trainableVariables, trainer.config.optimizer.weightDecay);
+      trainer.optimizer.applyGradients(update as unknown as Parameters<tf.MomentumOptimizer['applyGradients']>[0]);
+      timer.lap('optimizer');
+      s.update.update(trainer.weightPairs, ctx);
+      timer.lap('ema');
+      s.dictionary.update(
+        { keys: keys.length === 1 ? keys[0] : tf.concat(keys), queries: queries.length === 1 ? queries[0] : tf.concat(queries) },
+        ctx,
+      );
+      timer.lap('enqueue');
+      return tf.stack([value, tf.mean(tf.stack(accuracies))]);
+    });
+    timer.lap('other');
+    const [loss] = stats.dataSync();
+    stats.dispose();
+    timer.lap('readback');
+    return { loss, parts: timer.parts };
+  } finally {
+    tf.dispose(kept);
+  }
+}
+
+/** The library's dictionary + loss on random unit q, k: forward and backward to q (ms, median of 5). */
+function headOnly(moco: Moco, batch: number): number {
+  const s = moco.internals.strategies;
+  const dim = moco.internals.config.head.dim;
+  const ctx: StepContext = { epoch: 0, step: 0, progress: 0, random: moco.internals.random };
+  const q0 = tf.tidy(() => l2Normalize(tf.randomNormal([batch, dim], 0, 1, 'float32', 3)));
+  const k = tf.tidy(() => l2Normalize(tf.randomNormal([batch, dim], 0, 1, 'float32', 4))) as tf.Tensor2D;
+  const f = (q: tf.Tensor) => {
+    const positive = tf.sum(tf.mul(q, k), 1, true) as tf.Tensor2D;
+    return s.loss.compute(positive, s.dictionary.negativeSimilarities(q as tf.Tensor2D, k, ctx)).loss;
+  };
+  const g = tf.grad(f);
+  const times: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const t0 = performance.now();
+    const d = g(q0);
+    d.dataSync();
+    if (i > 0) times.push(performance.now() - t0);
+    d.dispose();
+  }
+  tf.dispose([q0, k]);
+  times.sort((a, b) => a - b);
+  return times[times.length >> 1];
+}
