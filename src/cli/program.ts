@@ -1,4 +1,4 @@
-// The `tfjs-moco` command line: pretrain, eval, resume. Errors are one line (the reason, naming the flag or
+// The `tfjs-moco` command line: pretrain, eval, resume, ablate. Errors are one line (the reason, naming the flag or
 // path at fault) and a non-zero exit code; --verbose adds the stack trace.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -9,6 +9,7 @@ import { BACKEND_NAMES, MODEL_NAMES } from './constants.js';
 import type { EvalFlags } from './evaluate.js';
 import type { PretrainFlags, ResumeFlags } from './pretrain.js';
 import type { CliIo } from './progress.js';
+import { addAblateCommand } from '../ablation/ablate-cli.js';
 
 export type { CliIo };
 
@@ -120,6 +121,9 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       const { resumeCommand } = await import('./pretrain.js');
       exitCode = await resumeCommand(opts, io);
     });
+
+  // ablate: the ablation studies (src/ablation/); TensorFlow.js loads only when it runs.
+  addAblateCommand(program, io, (code) => (exitCode = code));
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
