@@ -135,7 +135,7 @@ function setupLines(report: StudyReport): string[] {
         : '') +
       `Building the encoders, kNN evaluations${s.timeline ? ' (including the pauses for the timeline)' : ''} and writing files are not counted. A cell that runs slower makes fewer steps: the comparison is at equal ${cpuClock ? 'computation time' : 'wall clock'}, not at equal steps.`,
     `- **Recipe:** ${batch}; every cell is the base recipe below with the overrides in its row. Learning rate constant (a budget has no known end to decay towards).`,
-    `- **Final loss / pretext accuracy:** means over the last 10 steps of the run, or its second half when it made fewer than 20 (the first steps, against a queue of random vectors, are trivially easy). Pretext accuracy is the (K+1)-way top-1 of the contrastive task, so it is not comparable across different K.`,
+    `- **Final loss / pretext accuracy:** means over the last 10 steps of the run. Pretext accuracy is the (K+1)-way top-1 of the contrastive task, so it is not comparable across different K.`,
     `- **Noise:** one kNN number on ${e.testCount.toLocaleString('en-US')} queries has a binomial standard error of about ${pct(Math.sqrt(0.8 * 0.2 / e.testCount), 1)} points at 80 %${s.seeds === 1 ? '; a single seed per cell adds run-to-run variation on top' : ''}.`,
   ];
   const cpu = report.results.reduce((a, r) => a + r.trainCpuSeconds, 0);
@@ -325,7 +325,7 @@ export function studyVegaLiteSpec(report: StudyReport): TopLevelSpec {
             {
               data: { values: rows },
               mark: { type: 'line', point: true },
-              encoding: { x, y: { field: 'loss', type: 'quantitative', aggregate: 'mean', title: 'final loss' }, color },
+              encoding: { x, y: { field: 'loss', type: 'quantitative', aggregate: 'mean', title: 'loss, mean of last 10 steps' }, color },
             },
             rule(Math.log(report.cells[0].negatives + 1), `ln(${report.cells[0].negatives + 1})`),
           ],

@@ -20,7 +20,7 @@ import { ABLATION_BASE_CONFIG, getStudy, selectCells, type StudyName } from './s
 
 export { STUDY_NAMES, ABLATION_BASE_CONFIG, ABLATION_BATCH_SIZE, UnknownStudyError, getStudy, isStudyName, selectCells, cellConfig } from './studies.js';
 export type { StudyName, StudyCell, StudyDefinition, StudyAxis } from './studies.js';
-export { runCell, TAIL_STEPS, tailLength, type BudgetClock, type CellResult, type CellEnvironment, type CellRunOptions, type TimelinePoint, type TimelineSettings } from './run-cell.js';
+export { runCell, TAIL_STEPS, type BudgetClock, type CellResult, type CellEnvironment, type CellRunOptions, type TimelinePoint, type TimelineSettings } from './run-cell.js';
 export { knnScore, encoderKnn, type EncoderKnn, type KnnSets, type KnnSettings, type PreciseBnSettings } from './knn-score.js';
 export { recomputeBatchNormStatistics, type PreciseBnOptions } from './precise-bn.js';
 export { writeStudyReport, readStudyReport, studyCsv, timelineCsv, studyMarkdown, studySvg, studyVegaLiteSpec, formatDuration, STUDY_CSV_COLUMNS, TIMELINE_CSV_COLUMNS, type StudyFiles } from './ablation-report.js';

@@ -88,7 +88,7 @@ export interface CellResult {
   readonly wallSeconds: number;
   /** Images per second of the budget's clock (wall or CPU). */
   readonly imagesPerSecond: number;
-  /** Mean loss / pretext accuracy over the last `tailSteps` steps (see tailLength). */
+  /** Mean loss / pretext accuracy over the last `tailSteps` steps. */
   readonly finalLoss: number;
   readonly finalPretextAccuracy: number;
   readonly tailSteps: number;
@@ -108,16 +108,8 @@ export interface CellResult {
   readonly error?: string;
 }
 
-/** At most this many last steps make the final loss and pretext accuracy. */
+/** Steps whose mean is reported as the final loss and pretext accuracy. */
 export const TAIL_STEPS = 10;
-
-/**
- * How many last steps the final numbers average: 10, or the second half of a shorter run (its first steps,
- * against a dictionary of random vectors, say nothing about where the run ended).
- */
-export function tailLength(steps: number): number {
-  return Math.min(TAIL_STEPS, Math.ceil(steps / 2));
-}
 
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
@@ -223,7 +215,7 @@ export async function runCell(cell: StudyCell, env: CellEnvironment, options: Ce
   }
   // As of the last step (pauses after it, e.g. the timeline's last point, are not training either).
   const budgetClockSeconds = stepEnds.length ? stepEnds[stepEnds.length - 1] : 0;
-  const tail = tailLength(losses.length);
+  const tail = Math.min(TAIL_STEPS, losses.length);
   return {
     cellId: cell.id,
     label: cell.label,
