@@ -135,7 +135,7 @@ function setupLines(report: StudyReport): string[] {
         : '') +
       `Building the encoders, kNN evaluations${s.timeline ? ' (including the pauses for the timeline)' : ''} and writing files are not counted. A cell that runs slower makes fewer steps: the comparison is at equal ${cpuClock ? 'computation time' : 'wall clock'}, not at equal steps.`,
     `- **Recipe:** ${batch}; every cell is the base recipe below with the overrides in its row. Learning rate constant (a budget has no known end to decay towards).`,
-    `- **Final loss / pretext accuracy:** means over the last 10 steps of the run. Pretext accuracy is the (K+1)-way top-1 of the contrastive task, so it is not comparable across different K.`,
+    `- **Final loss / pretext accuracy:** means over the last 10 steps of the run, or its second half when it made fewer than 20 (the first steps, against a queue of random vectors, are trivially easy). Pretext accuracy is the (K+1)-way top-1 of the contrastive task, so it is not comparable across different K.`,
     `- **Noise:** one kNN number on ${e.testCount.toLocaleString('en-US')} queries has a binomial standard error of about ${pct(Math.sqrt(0.8 * 0.2 / e.testCount), 1)} points at 80 %${s.seeds === 1 ? '; a single seed per cell adds run-to-run variation on top' : ''}.`,
   ];
   const cpu = report.results.reduce((a, r) => a + r.trainCpuSeconds, 0);
@@ -145,13 +145,16 @@ function setupLines(report: StudyReport): string[] {
       `- **Machine:** ${s.machine.cpus} logical CPUs; 1-minute load average ${s.machine.loadStart.toFixed(1)} at the start, ${s.machine.loadEnd.toFixed(1)} at the end. ` +
         `While training, this process used ${(cpu / wall).toFixed(2)} CPU-seconds per second (the wasm backend computes on one thread; ` +
         `${cpu / wall < 0.85 ? 'well below 1: other processes were competing for the cores, so every number of steps and images/s here is lower than on an idle machine, and the competition varied between cells' : 'about one core, as on an idle machine'}). ` +
+        (s.clock === 'cpu'
+          ? 'The CPU clock evens out the share of the machine each cell got, not entirely its speed: on a busy machine each CPU second also does less work (shared caches and memory bandwidth), so steps per cell still vary with the load. '
+          : '') +
         'Per-run CPU seconds are in the CSV.',
     );
   }
   if (s.timeline) {
     lines.push(
       `- **Timeline:** ${s.timeline.points} kNN evaluations per run at evenly spaced moments of its budget (the last after it), on small fixed subsets ` +
-        `(${s.timeline.trainCount} memory / ${s.timeline.testCount} query images, seed 1); training pauses for them. Step 0 is the encoder at random init.`,
+        `(${s.timeline.trainCount} memory / ${s.timeline.testCount} query images, seed 1, k ${s.timeline.k ?? s.evaluation.k}), with the BatchNorm statistics re-estimated on 2 batches; training pauses for them. Step 0 is the encoder at random init.`,
     );
   }
   return lines;
@@ -197,7 +200,10 @@ export function studyMarkdown(report: StudyReport): string {
   }
   const fills = summaries.filter((c) => Number.isFinite(c.dictionaryFill) && c.dictionaryFill < 0.999);
   if (fills.length > 0) {
-    lines.push('', `Queue fill at the end (share of real keys; the rest are the random unit vectors it starts with): ${fills.map((c) => `${c.cell.label} ${pct(c.dictionaryFill, 0)} %`).join(', ')}.`);
+    lines.push(
+      '',
+      `Dictionary fill at the end (share of entries holding real keys, queue slots or memory-bank slots written; the rest are the random unit vectors they start as): ${fills.map((c) => `${c.cell.label} ${pct(c.dictionaryFill, 0)} %`).join(', ')}.`,
+    );
   }
   const warnings = [...new Set(report.results.flatMap((r) => r.warnings))];
   if (warnings.length > 0) lines.push('', `Warnings from the runs: ${warnings.map((w) => `"${w}"`).join('; ')}.`);
@@ -265,7 +271,7 @@ export function studyVegaLiteSpec(report: StudyReport): TopLevelSpec {
       acc.forEach((a, i) => steps.push({ series: r.label, seed: r.seed, step: i + 1, pretext: 100 * a }));
     }
     const points: Row[] = report.results.flatMap((r) => r.timeline.map((p) => ({ series: r.label, seed: r.seed, step: p.step, knn: 100 * p.knn })));
-    const color = { field: 'series', type: 'nominal', title: 'normalization' };
+    const color = { field: 'series', type: 'nominal', title: 'normalization', legend: { labelLimit: 240 } };
     return {
       ...header,
       hconcat: [
@@ -301,7 +307,8 @@ export function studyVegaLiteSpec(report: StudyReport): TopLevelSpec {
   const x = log
     ? { field: 'x', type: 'quantitative', scale: { type: 'log', base: 2 }, title: report.study.axis.title, axis: { values: [...new Set(report.cells.map((c) => c.x as number))] } }
     : { field: 'x', type: 'ordinal', title: report.study.axis.title, sort: report.cells.map((c) => c.x) };
-  const color = { field: 'series', type: 'nominal', title: 'mechanism' };
+  const several = new Set(report.cells.map((c) => c.series)).size > 1;
+  const color = several ? { field: 'series', type: 'nominal', title: 'mechanism', legend: { labelLimit: 240 } } : { value: '#4c78a8' };
   const knnPanel = {
     width,
     height,
@@ -325,7 +332,7 @@ export function studyVegaLiteSpec(report: StudyReport): TopLevelSpec {
             {
               data: { values: rows },
               mark: { type: 'line', point: true },
-              encoding: { x, y: { field: 'loss', type: 'quantitative', aggregate: 'mean', title: 'loss, mean of last 10 steps' }, color },
+              encoding: { x, y: { field: 'loss', type: 'quantitative', aggregate: 'mean', title: 'final loss' }, color },
             },
             rule(Math.log(report.cells[0].negatives + 1), `ln(${report.cells[0].negatives + 1})`),
           ],
@@ -333,7 +340,7 @@ export function studyVegaLiteSpec(report: StudyReport): TopLevelSpec {
       : {
           width,
           height,
-          title: 'steps done in the same wall clock',
+          title: `steps done in the same ${s.clock === 'cpu' ? 'CPU time' : 'wall-clock time'}`,
           data: { values: rows },
           mark: { type: 'line', point: true },
           encoding: { x, y: { field: 'steps', type: 'quantitative', aggregate: 'mean', title: 'optimizer steps' }, color },

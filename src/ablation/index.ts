@@ -20,7 +20,7 @@ import { ABLATION_BASE_CONFIG, getStudy, selectCells, type StudyName } from './s
 
 export { STUDY_NAMES, ABLATION_BASE_CONFIG, ABLATION_BATCH_SIZE, UnknownStudyError, getStudy, isStudyName, selectCells, cellConfig } from './studies.js';
 export type { StudyName, StudyCell, StudyDefinition, StudyAxis } from './studies.js';
-export { runCell, TAIL_STEPS, type BudgetClock, type CellResult, type CellEnvironment, type CellRunOptions, type TimelinePoint, type TimelineSettings } from './run-cell.js';
+export { runCell, TAIL_STEPS, tailLength, type BudgetClock, type CellResult, type CellEnvironment, type CellRunOptions, type TimelinePoint, type TimelineSettings } from './run-cell.js';
 export { knnScore, encoderKnn, type EncoderKnn, type KnnSets, type KnnSettings, type PreciseBnSettings } from './knn-score.js';
 export { recomputeBatchNormStatistics, type PreciseBnOptions } from './precise-bn.js';
 export { writeStudyReport, readStudyReport, studyCsv, timelineCsv, studyMarkdown, studySvg, studyVegaLiteSpec, formatDuration, STUDY_CSV_COLUMNS, TIMELINE_CSV_COLUMNS, type StudyFiles } from './ablation-report.js';
@@ -57,8 +57,11 @@ export interface RunStudyOptions {
   encoderName?: string;
   /** The final kNN: stratified subsets (seed 0) of the train and test images; k 200, τ 0.1. */
   evaluation?: { trainPerClass?: number; testPerClass?: number; k?: number; temperature?: number };
-  /** The shuffle-bn study's kNN during training: smaller subsets, `points` evaluations. */
-  timeline?: { trainPerClass?: number; testPerClass?: number; points?: number };
+  /**
+   * The shuffle-bn study's kNN during training: smaller subsets (default 200 memory and 50 query images per
+   * class), `points` evaluations (default 6), k neighbours (default 20: a small memory needs a small k).
+   */
+  timeline?: { trainPerClass?: number; testPerClass?: number; points?: number; k?: number };
   /** The recipe cells override; default ABLATION_BASE_CONFIG. */
   baseConfig?: MocoConfigInput;
   plugins?: readonly MocoPlugin[];
@@ -120,7 +123,8 @@ export async function runStudy(name: string, options: RunStudyOptions = {}): Pro
   const ev = { trainPerClass: 1000, testPerClass: 200, k: 200, temperature: 0.1, ...options.evaluation };
   const evaluation: KnnSets = { train: stratifiedSubset(data.train, ev.trainPerClass, 0), test: stratifiedSubset(data.test, ev.testPerClass, 0) };
   const knn = { k: ev.k, temperature: ev.temperature };
-  const tl = { trainPerClass: 100, testPerClass: 50, points: 8, ...options.timeline };
+  const tl = { trainPerClass: 200, testPerClass: 50, points: 6, k: 20, ...options.timeline };
+  const timelineKnn = { k: tl.k, temperature: ev.temperature };
   const timelineSets: KnnSets | undefined = study.timeline
     ? { train: stratifiedSubset(data.train, tl.trainPerClass, 1), test: stratifiedSubset(data.test, tl.testPerClass, 1) }
     : undefined;
@@ -143,7 +147,7 @@ export async function runStudy(name: string, options: RunStudyOptions = {}): Pro
     // Two fresh copies (the same weights: the encoder is seeded), as encoderKnn re-estimates the BN statistics
     // of the model it scores.
     const baseline = await withFresh(() => makeEncoder(seed), (m) => encoderKnn(m, evaluation, knn, { images: data.train, batches: 4 }));
-    const monitorBaseline = timelineSets ? await withFresh(() => makeEncoder(seed), (m) => encoderKnn(m, timelineSets, knn, { images: data.train, batches: 2 })) : undefined;
+    const monitorBaseline = timelineSets ? await withFresh(() => makeEncoder(seed), (m) => encoderKnn(m, timelineSets, timelineKnn, { images: data.train, batches: 2 })) : undefined;
     baselines.push({ seed, ...baseline, ...(monitorBaseline !== undefined ? { timeline: monitorBaseline } : {}) });
     log(`seed ${seed}: random init kNN ${(100 * baseline.knn).toFixed(2)} % (running BN ${(100 * baseline.knnRunningBn).toFixed(2)} %)`);
     for (const cell of cells) {
@@ -155,7 +159,7 @@ export async function runStudy(name: string, options: RunStudyOptions = {}): Pro
           budgetSeconds: perRunSeconds,
           clock,
           seed,
-          ...(timelineSets ? { timeline: { ...timelineSets, points: tl.points, initialKnn: monitorBaseline } } : {}),
+          ...(timelineSets ? { timeline: { ...timelineSets, points: tl.points, knn: timelineKnn, initialKnn: monitorBaseline } } : {}),
         },
       );
       results.push(result);
@@ -180,7 +184,7 @@ export async function runStudy(name: string, options: RunStudyOptions = {}): Pro
       encoder: encoderName,
       data: { train: data.train.name, trainCount: data.train.count, test: data.test.name, testCount: data.test.count },
       evaluation: { trainCount: evaluation.train.count, testCount: evaluation.test.count, trainPerClass: ev.trainPerClass, testPerClass: ev.testPerClass, k: knn.k, temperature: knn.temperature },
-      ...(timelineSets ? { timeline: { trainCount: timelineSets.train.count, testCount: timelineSets.test.count, points: tl.points } } : {}),
+      ...(timelineSets ? { timeline: { trainCount: timelineSets.train.count, testCount: timelineSets.test.count, points: tl.points, k: tl.k } } : {}),
       baseConfig,
       ...(options.command ? { command: options.command } : {}),
       startedAt: startedAt.toISOString(),

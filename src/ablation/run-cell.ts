@@ -18,6 +18,8 @@ export interface TimelineSettings extends KnnSets {
   readonly points?: number;
   /** kNN accuracies of the same encoder at random init on these sets, recorded as the point at step 0. */
   readonly initialKnn?: EncoderKnn;
+  /** kNN settings of the points; default the cell's (env.knn). */
+  readonly knn?: KnnSettings;
   /** BatchNorm re-estimation before each point; default 2 batches of 256. */
   readonly preciseBn?: PreciseBnOptions;
 }
@@ -88,7 +90,7 @@ export interface CellResult {
   readonly wallSeconds: number;
   /** Images per second of the budget's clock (wall or CPU). */
   readonly imagesPerSecond: number;
-  /** Mean loss / pretext accuracy over the last `tailSteps` steps. */
+  /** Mean loss / pretext accuracy over the last `tailSteps` steps (see tailLength). */
   readonly finalLoss: number;
   readonly finalPretextAccuracy: number;
   readonly tailSteps: number;
@@ -108,8 +110,16 @@ export interface CellResult {
   readonly error?: string;
 }
 
-/** Steps whose mean is reported as the final loss and pretext accuracy. */
+/** At most this many last steps make the final loss and pretext accuracy. */
 export const TAIL_STEPS = 10;
+
+/**
+ * How many last steps the final numbers average: 10, or the second half of a shorter run (its first steps,
+ * against a dictionary of random vectors, say nothing about where the run ended).
+ */
+export function tailLength(steps: number): number {
+  return Math.min(TAIL_STEPS, Math.ceil(steps / 2));
+}
 
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
@@ -182,7 +192,7 @@ export async function runCell(cell: StudyCell, env: CellEnvironment, options: Ce
       const c0 = cpuNow();
       // exportEncoder copies every query weight, running statistics included, into the backbone: the
       // re-estimation below changes only that copy, and the next export overwrites it.
-      const accuracy = await encoderKnn(run.exportEncoder(), monitor!, env.knn ?? {}, { images: env.train, batches: 2, ...monitor!.preciseBn });
+      const accuracy = await encoderKnn(run.exportEncoder(), monitor!, monitor!.knn ?? env.knn ?? {}, { images: env.train, batches: 2, ...monitor!.preciseBn });
       paused += (performance.now() - t0) / 1000;
       cpuPaused += cpuNow() - c0;
       const since = { losses: losses.slice(pointFromStep), acc: accuracies.slice(pointFromStep) };
@@ -215,7 +225,7 @@ export async function runCell(cell: StudyCell, env: CellEnvironment, options: Ce
   }
   // As of the last step (pauses after it, e.g. the timeline's last point, are not training either).
   const budgetClockSeconds = stepEnds.length ? stepEnds[stepEnds.length - 1] : 0;
-  const tail = Math.min(TAIL_STEPS, losses.length);
+  const tail = tailLength(losses.length);
   return {
     cellId: cell.id,
     label: cell.label,

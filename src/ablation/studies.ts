@@ -135,7 +135,7 @@ function normalizationCell(id: 'shuffle-bn' | 'batchnorm' | 'split-bn'): StudyCe
   const overrides: Record<typeof id, { config: MocoConfigInput; summary: string; label: string }> = {
     'shuffle-bn': { config: { normalization: { id: 'shuffle-bn', groups: 8 } }, summary: 'BN per group of 32, key batch shuffled across groups', label: 'Shuffle BN' },
     batchnorm: { config: { normalization: { id: 'batchnorm' } }, summary: 'plain BN over the whole batch, keys in query order', label: 'plain BN' },
-    'split-bn': { config: { normalization: { id: 'split-bn', groups: 8 } }, summary: 'BN per group of 32, no shuffle (the paper\'s 8-GPU BN without Shuffle BN)', label: 'split BN, no shuffle' },
+    'split-bn': { config: { normalization: { id: 'split-bn', groups: 8 } }, summary: 'BN per group of 32, no shuffle: the paper\'s 8-GPU BN without Shuffle BN', label: 'split BN, no shuffle' },
   };
   const o = overrides[id];
   return { id, label: o.label, series: o.label, x: id, negatives: 4096, batchSize: ABLATION_BATCH_SIZE, overrides: o.config, summary: o.summary };

@@ -15,7 +15,7 @@ export interface StudySettings {
   readonly encoder: string;
   readonly data: { train: string; trainCount: number; test: string; testCount: number };
   readonly evaluation: { trainCount: number; testCount: number; trainPerClass: number; testPerClass: number; k: number; temperature: number };
-  readonly timeline?: { trainCount: number; testCount: number; points: number };
+  readonly timeline?: { trainCount: number; testCount: number; points: number; k?: number };
   readonly baseConfig: MocoConfigInput;
   readonly command?: string;
   /** ISO time. */
