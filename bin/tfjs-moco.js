@@ -1,16 +1,19 @@
 #!/usr/bin/env node
-// The `tfjs-moco` executable: runs the compiled CLI (dist/, after `npm run build`) if present, else the
-// TypeScript sources through tsx (a development checkout).
+// The `tfjs-moco` executable and the composition root of the CLI: it hands the built-in plugins to the
+// CLI (the library core names none of them). Runs the compiled code (dist/, after `npm run build`) if
+// present, else the TypeScript sources through tsx (a development checkout).
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const compiled = join(root, 'dist', 'src', 'cli', 'main.js');
-if (existsSync(compiled)) {
-  await import(pathToFileURL(compiled).href);
-} else {
+const compiled = existsSync(join(root, 'dist', 'src', 'cli', 'program.js'));
+if (!compiled) {
   const { register } = await import('tsx/esm/api');
   register();
-  await import(pathToFileURL(join(root, 'src', 'cli', 'main.ts')).href);
 }
+const load = (path) => import(pathToFileURL(join(root, ...(compiled ? ['dist', `${path}.js`] : [`${path}.ts`]))).href);
+const [{ runCli, processIo }, { builtinPlugins }] = await Promise.all([load('src/cli/program'), load('plugins/index')]);
+const code = await runCli(process.argv.slice(2), processIo(builtinPlugins));
+// The wasm backend and open handles may keep the event loop alive: exit explicitly once output is flushed.
+process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

@@ -2,12 +2,15 @@
 // [--seeds N] [--out DIR]`. Defined here and added to a commander program by `addAblateCommand`, so the CLI
 // registers it with one call. Light imports only: TensorFlow.js loads when the command runs, not for --help.
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { MocoPlugin } from '../registry/moco-plugin.js';
 import { STUDY_NAMES, getStudy, selectCells } from './studies.js';
 
 /** Where the command writes: progress and errors on `err`, the written files on `out`. */
 export interface AblateIo {
   out(line: string): void;
   err(line: string): void;
+  /** The strategies the studies' configs name (the executable passes `builtinPlugins`). */
+  plugins: readonly MocoPlugin[];
 }
 
 export interface AblateFlags {
@@ -52,6 +55,7 @@ export async function ablateCommand(flags: AblateFlags, io: AblateIo, command?: 
       clock: flags.clock,
       command,
       log: (line) => io.err(line),
+      plugins: io.plugins,
     });
     for (const file of Object.values(files)) io.out(file);
     return 0;

@@ -5,7 +5,6 @@ import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '@tensorflow/tfjs-core';
-import { builtinPlugins } from '../../plugins/index.js';
 import { selectBackend, type BackendPreference } from '../backend/select-backend.js';
 import type { MocoConfigInput } from '../config/moco-config.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
@@ -64,7 +63,8 @@ export interface RunStudyOptions {
   timeline?: { trainPerClass?: number; testPerClass?: number; points?: number; k?: number };
   /** The recipe cells override; default ABLATION_BASE_CONFIG. */
   baseConfig?: MocoConfigInput;
-  plugins?: readonly MocoPlugin[];
+  /** The strategies the cells' configs name: pass `builtinPlugins` (from plugins/), plus any of your own. */
+  plugins: readonly MocoPlugin[];
   /** The command line that started the study, written at the top of the report. */
   command?: string;
 }
@@ -99,7 +99,7 @@ function positiveInteger(value: number, what: string): number {
  * kNN; the untrained encoder of each seed is the baseline row. Writes the report files into `out` and
  * resolves with the numbers. A name that is not a study is an error listing the studies.
  */
-export async function runStudy(name: string, options: RunStudyOptions = {}): Promise<StudyOutcome> {
+export async function runStudy(name: string, options: RunStudyOptions): Promise<StudyOutcome> {
   const study = getStudy(name);
   const wallStart = performance.now();
   const loadStart = loadavg()[0];
@@ -128,9 +128,8 @@ export async function runStudy(name: string, options: RunStudyOptions = {}): Pro
   const timelineSets: KnnSets | undefined = study.timeline
     ? { train: stratifiedSubset(data.train, tl.trainPerClass, 1), test: stratifiedSubset(data.test, tl.testPerClass, 1) }
     : undefined;
-  // Encoder seed = run seed + 1: smallConvNet gives its first conv layer the seed itself, and tfjs's random
-  // initialisers treat a seed of 0 as none (rand_util: `seed ? seed : Math.random()`), so seed 0 would leave
-  // the stem conv unseeded and every cell would start from different weights.
+  // Encoder seed = run seed + 1: kept so that the recorded studies repeat exactly (it dates from before
+  // LayerFactory mapped seed 0, which tfjs reads as "unseeded", to a fixed value; see tfjsSeed).
   const makeEncoder = options.makeEncoder ?? ((seed: number) => smallConvNet({ width: 16, seed: seed + 1 }));
   const encoderName = options.encoderName ?? (options.makeEncoder ? 'custom' : 'smallConvNet (width 16, initialiser seed = run seed + 1)');
   const baseConfig = options.baseConfig ?? ABLATION_BASE_CONFIG;
@@ -154,7 +153,7 @@ export async function runStudy(name: string, options: RunStudyOptions = {}): Pro
       log(`[${results.length + 1}/${runs}] ${cell.label} (seed ${seed}): ${cell.summary}`);
       const result = await runCell(
         cell,
-        { train: data.train, evaluation, knn, makeEncoder, baseConfig, plugins: options.plugins ?? builtinPlugins, log },
+        { train: data.train, evaluation, knn, makeEncoder, baseConfig, plugins: options.plugins, log },
         {
           budgetSeconds: perRunSeconds,
           clock,

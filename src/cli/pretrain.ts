@@ -13,7 +13,6 @@ import { evaluateEncoder, type EncoderEvaluation } from '../eval/baselines.js';
 import type { MocoEvent } from '../events/moco-event.js';
 import { createMoco, type Moco } from '../moco.js';
 import { attachKnnMonitor } from '../monitor/knn-monitor.js';
-import { builtinPlugins } from '../../plugins/index.js';
 import { useBackend, type BackendUsed } from './backend.js';
 import { CliError } from './cli-error.js';
 import { describeSet, loadData, parseDataSpec, type LoadedData } from './data-spec.js';
@@ -110,7 +109,7 @@ export async function pretrainCommand(flags: PretrainFlags, io: CliIo): Promise<
   let moco: Moco | undefined;
   try {
     // Created first: a bad MoCo setting fails here, naming the field, before any time is spent.
-    moco = createMoco({ backbone, plugins: builtinPlugins, config: mocoConfig });
+    moco = createMoco({ backbone, plugins: io.plugins, config: mocoConfig });
     let plan: RunRecord['plan'];
     let speed: Speed | undefined;
     const passSteps = Math.ceil(data.train.count / run.batchSize);
@@ -119,7 +118,7 @@ export async function pretrainCommand(flags: PretrainFlags, io: CliIo): Promise<
       plan = { epochs: run.epochs, stepsPerEpoch: run.stepsPerEpoch, batchSize: run.batchSize, totalSteps: run.epochs * steps, datasetSize: data.train.count, reason: 'epochs given' };
     } else {
       io.err(`measuring speed (2 steps of batch ${run.batchSize})...`);
-      speed = await measureSpeed({ makeBackbone: () => buildEncoder(run.model, shape), plugins: builtinPlugins, mocoConfig, train: data.train, batchSize: run.batchSize });
+      speed = await measureSpeed({ makeBackbone: () => buildEncoder(run.model, shape), plugins: io.plugins, mocoConfig, train: data.train, batchSize: run.batchSize });
       const monitorImages = run.knnEvery > 0 ? evalImages(data.train, data.test, run.monitor.trainPerClass, run.monitor.testPerClass) : 0;
       const p = planRun({
         budgetSeconds: run.minutes * 60,
@@ -194,7 +193,7 @@ export async function resumeCommand(flags: ResumeFlags, io: CliIo): Promise<numb
   const backend = await useBackend(flags.backend ?? run.backend, true, io.err);
   const data = await loadData(run.data, (m) => io.err(`warning: ${m}`));
   const shape: [number, number, number] = [data.train.height, data.train.width, data.train.channels];
-  const moco = await resumeMoco(join(out, CHECKPOINT_DIR), { plugins: builtinPlugins, backbone: buildEncoder(run.model, shape) });
+  const moco = await resumeMoco(join(out, CHECKPOINT_DIR), { plugins: io.plugins, backbone: buildEncoder(run.model, shape) });
   try {
     return await trainAndReport({ moco, record: { ...record, run, backend }, data, out, io, started, stopAfter: flags.stopAfter });
   } finally {

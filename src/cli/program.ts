@@ -44,14 +44,22 @@ function version(): string {
   return '0.0.0';
 }
 
-export const defaultIo: CliIo = {
-  out: (line) => process.stdout.write(line + '\n'),
-  err: (line) => process.stderr.write(line + '\n'),
-  tty: Boolean(process.stderr.isTTY),
-};
+/** The process's stdout/stderr with the given plugins: what the `tfjs-moco` executable passes. */
+export function processIo(plugins: CliIo['plugins']): CliIo {
+  return {
+    out: (line) => process.stdout.write(line + '\n'),
+    err: (line) => process.stderr.write(line + '\n'),
+    tty: Boolean(process.stderr.isTTY),
+    plugins,
+  };
+}
 
-/** Run the CLI on `argv` (without `node` and the script). Resolves with the exit code; never calls process.exit. */
-export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+/**
+ * Run the CLI on `argv` (without `node` and the script). Resolves with the exit code; never calls
+ * process.exit. The strategies its configs may name come from `io.plugins`: the library core names no
+ * plugin, so the host (bin/tfjs-moco.js, or a test) composes the built-ins with any of its own.
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const verbose = argv.includes('--verbose');
   let exitCode = 0;
   const program = new Command();

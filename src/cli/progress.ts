@@ -2,12 +2,16 @@
 // otherwise (one per epoch, evaluation and checkpoint), so logs and CI output stay readable.
 import cliProgress from 'cli-progress';
 import type { MocoEvent } from '../events/moco-event.js';
+import type { MocoPlugin } from '../registry/moco-plugin.js';
 
+/** What the CLI is given by its host: where to write, and the plugins whose strategies configs may name. */
 export interface CliIo {
   out(line: string): void;
   err(line: string): void;
   /** Draw a progress bar on stderr (a terminal). */
   tty: boolean;
+  /** The strategies available to `--config` (the executable passes `builtinPlugins`). */
+  plugins: readonly MocoPlugin[];
 }
 
 const pct = (v: number) => `${(100 * v).toFixed(1)} %`;

@@ -34,8 +34,8 @@ export const runConfigSchema = z
       .object({
         name: z.enum(MODEL_NAMES).default('small-convnet'),
         width: positiveInt.optional(),
-        // Not 0: tfjs treats an initialiser seed of 0 as "no seed" (rand_util: `seed ? seed : Math.random()`).
-        seed: z.number().int().min(1).default(1),
+        // Default 1, the seed the recorded default runs used (seed 0 works too: see tfjsSeed in src/training/random.ts).
+        seed: z.number().int().min(0).default(1),
       })
       .strict()
       .prefault({}),

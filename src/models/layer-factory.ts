@@ -1,6 +1,7 @@
 // Layer constructors shared by the encoders: conv (no bias) → BatchNorm → ReLU, with PyTorch-like settings, so a
 // network built here behaves like the PyTorch reference code MoCo and its CIFAR demos are written in.
 import * as tfl from '@tensorflow/tfjs-layers';
+import { tfjsSeed } from '../training/random.js';
 
 /**
  * BatchNorm momentum in the Keras/tfjs convention (weight of the old running value): 0.9 here is PyTorch's
@@ -23,7 +24,7 @@ export class LayerFactory {
   constructor(private readonly seed?: number) {}
 
   private nextSeed(): number | undefined {
-    return this.seed === undefined ? undefined : this.seed + this.count++;
+    return this.seed === undefined ? undefined : tfjsSeed(this.seed + this.count++);
   }
 
   /** A k×k convolution without bias ('same' padding); the following BatchNorm's beta makes a bias redundant. */

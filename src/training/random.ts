@@ -1,4 +1,13 @@
 /**
+ * `seed` made safe for tfjs's random ops and initialisers, which treat 0 as "no seed" and draw from
+ * Math.random (tfjs-core rand_util: `seed ? seed : Math.random()`). 0 maps to 2³¹−1, outside the range
+ * `seed + i` reaches for the seeds configs allow in practice; every other value passes unchanged.
+ */
+export function tfjsSeed(seed: number): number {
+  return seed === 0 ? 2147483647 : seed;
+}
+
+/**
  * A small seeded generator (SplitMix32-style mixing over a 32-bit counter) whose whole state is one
  * number, so a checkpoint can store it and a resumed run draws exactly what it would have drawn.
  * tfjs random ops take an integer seed; `seed()` hands them one derived from this stream.
@@ -31,7 +40,7 @@ export class Random {
 
   /** A seed for one tfjs random op. */
   seed(): number {
-    return this.uint32() % 2147483647;
+    return tfjsSeed(this.uint32() % 2147483647);
   }
 
   /** A uniformly random permutation of 0..n-1 (Fisher-Yates). */

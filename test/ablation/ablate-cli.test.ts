@@ -1,10 +1,11 @@
 import test from 'ava';
 import { runCli } from '../../src/cli/program.js';
+import { builtinPlugins } from '../../plugins/index.js';
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(args, { out: (l) => out.push(l), err: (l) => err.push(l), tty: false });
+  const code = await runCli(args, { out: (l) => out.push(l), err: (l) => err.push(l), tty: false, plugins: builtinPlugins });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 

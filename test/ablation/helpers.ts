@@ -2,6 +2,7 @@
 // test backbone, a small projection head. Study grids, budgets and the runner are the real ones.
 import { mergeOverPreset, registerCpuTrainingKernels, type MocoConfigInput } from '../../src/index.js';
 import { ABLATION_BASE_CONFIG, type RunStudyOptions } from '../../src/ablation/index.js';
+import { builtinPlugins } from '../../plugins/index.js';
 import { syntheticShapes } from '../helpers/synthetic-shapes.js';
 import { useCpu } from '../helpers/tf.js';
 import { tinyBackbone } from '../helpers/tiny.js';
@@ -21,6 +22,7 @@ export function tinyStudyOptions(out: string, budgetMinutes: number): RunStudyOp
   return {
     budgetMinutes,
     out,
+    plugins: builtinPlugins,
     backend: 'current',
     data: tinyData,
     makeEncoder: tinyEncoder,

@@ -71,7 +71,7 @@ test.serial('every cell of every study is a config createMoco accepts for the de
 test.serial('a bad study name is an error listing the studies; a bad cell lists the cells', async (t) => {
   const e = t.throws(() => getStudy('momentun'), { instanceOf: UnknownStudyError });
   t.is(e!.message, "unknown study 'momentun'; the studies are: mechanisms, momentum, shuffle-bn, queue-size");
-  const r = await t.throwsAsync(runStudy('nope', { backend: 'current' }), { instanceOf: UnknownStudyError });
+  const r = await t.throwsAsync(runStudy('nope', { backend: 'current', plugins: builtinPlugins }), { instanceOf: UnknownStudyError });
   t.regex(r!.message, /mechanisms, momentum, shuffle-bn, queue-size/);
   t.throws(() => selectCells(getStudy('momentum'), ['m0', 'm5']), { message: /unknown cell 'm5'; its cells are: m0, m0\.9, m0\.99, m0\.999/ });
   t.deepEqual(selectCells(getStudy('momentum'), ['m0.99', 'm0']).map((c) => c.id), ['m0', 'm0.99']);

@@ -2,6 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli, type CliIo } from '../../src/cli/program.js';
+import { builtinPlugins } from '../../plugins/index.js';
 
 function idx(dims: number[], data: Uint8Array): Uint8Array {
   const header = new Uint8Array(4 + 4 * dims.length);
@@ -61,7 +62,7 @@ export const TINY_RUN = {
 export async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), tty: false };
+  const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), tty: false, plugins: builtinPlugins };
   const code = await runCli(args, io);
   return { code, out: out.join('\n'), err: err.join('\n') };
 }

@@ -65,6 +65,17 @@ test.serial('forward pass on a batch gives finite features and leaks no tensors'
   t.is(tf.memory().numTensors, before);
 });
 
+test.serial('seed 0 is a real seed: every weight repeats (tfjs alone would leave the first conv unseeded)', (t) => {
+  const a = smallConvNet({ width: 4, seed: 0 });
+  const b = smallConvNet({ width: 4, seed: 0 });
+  const wa = a.getWeights();
+  const wb = b.getWeights();
+  t.is(wa.length, wb.length);
+  wa.forEach((w, i) => t.is(maxAbsDiff(w, wb[i]), 0, a.weights[i].originalName));
+  a.dispose();
+  b.dispose();
+});
+
 test.serial('seeded init repeats; two instances share layer and weight names so weights map by name', (t) => {
   const a = smallConvNet({ width: 4, seed: 7 });
   const b = smallConvNet({ width: 4, seed: 7 });
