@@ -19,6 +19,7 @@ import {
   medianParts,
   profileStep,
   ReadSyncCounter,
+  HARNESS_ROW,
   wasmHeapBytes,
   type CaseResult,
   type CaseSpec,
@@ -77,8 +78,8 @@ async function main(): Promise<CaseResult[]> {
   for (const id of spec.harnesses) {
     const bytes0 = tf.memory().numBytes;
     const h =
-      id === 'library' || id === 'library-shuffle-bn'
-        ? await libraryHarness(backbone(spec.model, 'bench_backbone'), spec, id === 'library' ? 'batchnorm' : 'shuffle-bn')
+      id === 'library' || id === 'library-autodiff-bn' || id === 'library-shuffle-bn'
+        ? await libraryHarness(backbone(spec.model, 'bench_backbone'), spec, HARNESS_ROW[id].variant)
         : await plainLoopHarness((name) => backbone(spec.model, name), spec, id === 'plain-fastbn' ? 'fastbn' : 'plain');
     running.push({ id, h, persistentBytes: tf.memory().numBytes - bytes0, leaked: 0, wall: [], cpu: [], load: [], reads: 0, loss: NaN, parts: [], partTotals: [] });
   }

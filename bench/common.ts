@@ -6,20 +6,26 @@ import * as tf from '@tensorflow/tfjs-core';
 export type ModelId = 'small' | 'r18w16' | 'r18w64';
 export type BackendId = 'cpu' | 'wasm' | 'tensorflow';
 /**
- * What a case process runs. library: createMoco + trainStep, normalization 'batchnorm';
- * library-shuffle-bn: the same with normalization 'shuffle-bn' (groups --groups); plain-loop: the
- * hand-written loop (bench/plain-loop.ts); plain-fastbn: the plain loop with the bench-only BatchNorm
- * of bench/fast-batchnorm.ts (a proposal, measured).
+ * What a case process runs. library: createMoco + trainStep, normalization 'batchnorm' (its default
+ * hand-written gradient: GroupBatchNormalization with one group); library-autodiff-bn: the same with
+ * `gradient: 'autodiff'` (the model's stock tfjs-layers BatchNormalization); library-shuffle-bn:
+ * normalization 'shuffle-bn' (groups --groups); plain-loop: the hand-written loop (bench/plain-loop.ts)
+ * with stock BatchNormalization; plain-fastbn: the plain loop with the library's one-group
+ * GroupBatchNormalization in place of it (bench/fast-batchnorm.ts).
  */
-export type HarnessId = 'library' | 'library-shuffle-bn' | 'plain-loop' | 'plain-fastbn';
-export const HARNESS_IDS: readonly HarnessId[] = ['library', 'library-shuffle-bn', 'plain-loop', 'plain-fastbn'];
-/** The row's variant: BatchNorm flavour (plain BN, Shuffle BN, or the fast-BN prototype). */
-export type Variant = 'batchnorm' | 'shuffle-bn' | 'fastbn';
+export type HarnessId = 'library' | 'library-autodiff-bn' | 'library-shuffle-bn' | 'plain-loop' | 'plain-fastbn';
+export const HARNESS_IDS: readonly HarnessId[] = ['library', 'library-autodiff-bn', 'library-shuffle-bn', 'plain-loop', 'plain-fastbn'];
+/**
+ * The row's variant, the BatchNorm flavour: batchnorm = stock tfjs-layers BN (tfjs autodiff); fast-bn = the
+ * library's GroupBatchNormalization, one group, hand-written gradient; shuffle-bn = 8 groups + key shuffle.
+ */
+export type Variant = 'batchnorm' | 'fast-bn' | 'shuffle-bn';
 export const HARNESS_ROW: Record<HarnessId, { harness: 'library' | 'plain-loop'; variant: Variant }> = {
-  library: { harness: 'library', variant: 'batchnorm' },
+  library: { harness: 'library', variant: 'fast-bn' },
+  'library-autodiff-bn': { harness: 'library', variant: 'batchnorm' },
   'library-shuffle-bn': { harness: 'library', variant: 'shuffle-bn' },
   'plain-loop': { harness: 'plain-loop', variant: 'batchnorm' },
-  'plain-fastbn': { harness: 'plain-loop', variant: 'fastbn' },
+  'plain-fastbn': { harness: 'plain-loop', variant: 'fast-bn' },
 };
 
 export const MODELS: readonly ModelId[] = ['small', 'r18w16', 'r18w64'];

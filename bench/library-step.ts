@@ -24,7 +24,7 @@ export interface Harness {
   dispose(): void;
 }
 
-export async function libraryHarness(backbone: tfl.LayersModel, spec: CaseSpec, norm: 'batchnorm' | 'shuffle-bn' = 'batchnorm'): Promise<Harness> {
+export async function libraryHarness(backbone: tfl.LayersModel, spec: CaseSpec, norm: 'fast-bn' | 'batchnorm' | 'shuffle-bn' = 'fast-bn'): Promise<Harness> {
   const moco = createMoco({
     backbone,
     plugins: builtinPlugins,
@@ -32,7 +32,7 @@ export async function libraryHarness(backbone: tfl.LayersModel, spec: CaseSpec, 
       seed: 1,
       dictionary: { id: 'queue', size: spec.queue },
       augmentation: { id: 'crop-flip' },
-      normalization: norm === 'shuffle-bn' ? { id: 'shuffle-bn', groups: spec.groups } : { id: 'batchnorm' },
+      normalization: norm === 'shuffle-bn' ? { id: 'shuffle-bn', groups: spec.groups } : { id: 'batchnorm', gradient: norm === 'fast-bn' ? 'hand-written' : 'autodiff' },
       update: { id: 'momentum', momentum: 0.999 },
       loss: { id: 'infonce', temperature: 0.07 },
     },

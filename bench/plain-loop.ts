@@ -58,8 +58,8 @@ function cropFlip(x: tf.Tensor4D, rng: Lcg): tf.Tensor4D {
 }
 
 /**
- * variant 'fastbn': the same loop with every BatchNormalization replaced by the bench-only
- * BenchFastBatchNorm (bench/fast-batchnorm.ts): the whole-step effect of that proposal.
+ * variant 'fastbn': the same loop with every BatchNormalization replaced by the library's one-group
+ * GroupBatchNormalization (bench/fast-batchnorm.ts), the layer the library trains with by default.
  */
 export async function plainLoopHarness(
   makeBackbone: (name: string) => tfl.LayersModel,

@@ -173,10 +173,10 @@ function benchSlice(): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// bench/fast-batchnorm.ts inside a whole model: gradients of every trainable weight, outputs and
+// The library's one-group GroupBatchNormalization (hand-written gradient) inside a whole model: gradients of every trainable weight, outputs and
 // moving statistics against tfjs-layers' BatchNormalization, ResNet-18 w16 at batch 16.
 async function checkFastBn(): Promise<void> {
-  console.log('\n## BenchFastBatchNorm vs tfl BatchNormalization in ResNet-18 w16 (b16): max |Δ| / max |ref|');
+  console.log('\n## GroupBatchNormalization(1) vs tfl BatchNormalization in ResNet-18 w16 (b16): max |Δ| / max |ref|');
   const ref = resnet18Cifar({ width: 16, seed: 1 });
   const fast = await withFastBatchNorm(ref);
   const x = tf.randomUniform([16, 32, 32, 3], 0, 1, 'float32', 1);

@@ -9,10 +9,12 @@
 //
 // Options (defaults in brackets):
 //   --models small,r18w16,r18w64 [all]     --backends cpu,wasm,tensorflow,pytorch [all]
-//   --harness library,plain-loop[,library-shuffle-bn,plain-fastbn] [library,plain-loop]: library-shuffle-bn =
-//               the library with normalization 'shuffle-bn' (--groups 8); plain-fastbn = the plain loop with the
-//               bench-only customGrad BatchNorm (bench/fast-batchnorm.ts), to measure that proposal.
-//               Rows report harness library|plain-loop and variant batchnorm|shuffle-bn|fastbn.
+//   --harness library,plain-fastbn,plain-loop[,library-autodiff-bn,library-shuffle-bn] [library,plain-fastbn,plain-loop]:
+//               library = the library's default BatchNorm (one-group GroupBatchNormalization, hand-written
+//               gradient), library-autodiff-bn = the library keeping the stock tfjs-layers layer,
+//               library-shuffle-bn = normalization 'shuffle-bn' (--groups 8); plain-loop = the hand-written loop
+//               with stock BN, plain-fastbn = the same loop with the library's one-group layer.
+//               Rows report harness library|plain-loop and variant batchnorm|fast-bn|shuffle-bn.
 //   --batch 128  --queue 4096  --steps N [cpu 3, others 5]  --warmup N [1; pytorch 2]
 //   --parts N    part-timed steps per case [2; cpu 1]
 //   --no-profile skip the tf.profile step (peak bytes, kernels); it is skipped by default for cpu ResNets
@@ -85,7 +87,7 @@ const BACKENDS = ['cpu', 'wasm', 'tensorflow', 'pytorch'] as const;
 type BackendOpt = (typeof BACKENDS)[number];
 const models = list<ModelId>('models', MODELS, quick ? ['small', 'r18w16'] : MODELS);
 const backends = list<BackendOpt>('backends', BACKENDS, BACKENDS);
-const harnesses = list<HarnessId>('harness', HARNESS_IDS, ['plain-loop', 'library']);
+const harnesses = list<HarnessId>('harness', HARNESS_IDS, ['plain-loop', 'plain-fastbn', 'library']);
 const batch = num('batch', quick ? 32 : 128);
 const queue = num('queue', 4096);
 const groups = num('groups', 8);
@@ -366,8 +368,11 @@ function computeRatios(rows: Row[]): void {
   for (const r of rows) {
     if (r.imagesPerSecond == null) continue;
     r.gflops = (r.imagesPerSecond * flopsPerImage(r.model)) / 1e9;
-    const isPlain = (p: Row) => p.harness === 'plain-loop' && p.variant === 'batchnorm';
-    if (r.backend !== 'pytorch' && !isPlain(r)) {
+    // The library's overhead: against the plain loop with the same BatchNorm layer (fast-bn ↔ fast-bn,
+    // batchnorm ↔ batchnorm; shuffle-bn against stock BN, as the plain loop has no shuffle).
+    const plainVariant = r.variant === 'fast-bn' ? 'fast-bn' : 'batchnorm';
+    const isPlain = (p: Row) => p.harness === 'plain-loop' && p.variant === plainVariant;
+    if (r.backend !== 'pytorch' && r.harness === 'library') {
       // Prefer the plain loop measured in the same run (and process) as this row.
       const candidates = rows.filter((p) => isPlain(p) && p.model === r.model && p.backend === r.backend && p.batch === r.batch && p.imagesPerSecond != null);
       const plain = candidates.find((p) => p.command === r.command) ?? candidates[0];
@@ -398,9 +403,10 @@ function render(rows: Row[], minutes: number, from?: string): string {
   if (!from) out.push(`Date: ${new Date().toISOString()} · ${os.cpus()[0]?.model ?? 'cpu'} ×${os.cpus().length} · node ${process.version} · load at end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} · ${minutes.toFixed(1)} min`);
   out.push('');
   out.push('img/s = batch ÷ median wall time of the timed steps (after warm-up); img/CPU-s uses the process CPU time instead');
-  out.push('(less sensitive to other load on a single-threaded backend). overhead = plain-loop (batchnorm) img/s ÷ this row\'s img/s,');
+  out.push('(less sensitive to other load on a single-threaded backend). overhead (library rows) = plain-loop img/s with the same BatchNorm layer ÷ this row\'s img/s,');
   out.push('same backend, model and batch (>1: this row is slower; "cpu" = the same on img/CPU-s). variant = BatchNorm flavour:');
-  out.push('batchnorm (tfjs-layers BN), shuffle-bn (the library\'s Shuffle BN, 8 groups), fastbn (bench/fast-batchnorm.ts prototype).');
+  out.push('batchnorm (stock tfjs-layers BN, tfjs autodiff), fast-bn (the library\'s GroupBatchNormalization, one group, hand-written gradient:');
+  out.push('the library\'s default for normalization \'batchnorm\'), shuffle-bn (the library\'s Shuffle BN, 8 groups).');
   out.push('PyTorch rows are its own hand-written loop (harness plain-loop). GFLOP/s = img/s × analytic FLOPs per image (4 × 2 × MACs of encoder');
   out.push(`+ head, + 4·K·d for the dictionary: small ${(flopsPerImage('small') / 1e6).toFixed(0)} MFLOP, r18w16 ${(flopsPerImage('r18w16') / 1e6).toFixed(0)} MFLOP, r18w64 ${(flopsPerImage('r18w64') / 1e9).toFixed(2)} GFLOP).`);
   out.push('×PyTorch = tfjs img/s ÷ PyTorch img/s, same model and batch (2 and 1 threads). load = 1-min load average.');

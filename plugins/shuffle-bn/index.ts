@@ -2,7 +2,6 @@ import { defineStrategy, strategyPlugin, z, type StrategyChoice } from '../../sr
 import { ShuffleBatchNorm } from './shuffle-batchnorm.js';
 
 export { ShuffleBatchNorm };
-export { rewriteBatchNorm } from './rewrite-batchnorm.js';
 
 const needsBatchNorm = (choice: StrategyChoice): string | undefined =>
   choice.model && !choice.model.layerClasses.includes('BatchNormalization')

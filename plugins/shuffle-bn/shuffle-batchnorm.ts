@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { NormalizationStrategy, StepContext } from '../../src/index.js';
-import { rewriteBatchNorm } from './rewrite-batchnorm.js';
+import { rewriteBatchNorm, type NormalizationStrategy, type StepContext } from '../../src/index.js';
 
 /**
  * Shuffling BN on one device (He et al. 2020, Sec. 3.3). The paper trains on G GPUs, each computing
@@ -18,7 +17,7 @@ export class ShuffleBatchNorm implements NormalizationStrategy {
   ) {}
 
   rewriteTopology(topology: unknown): unknown {
-    rewriteBatchNorm(topology, this.groups);
+    rewriteBatchNorm(topology, { groups: this.groups, label: `normalization ${this.id}` });
     return topology;
   }
 

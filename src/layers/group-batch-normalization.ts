@@ -27,6 +27,55 @@ export function groupSizes(n: number, groups: number): number[] {
 }
 
 /**
+ * Training-mode BatchNorm of `grouped` ([G, M, ..., C]) with per-group statistics over every axis but the
+ * first and last, as one autodiff node with a hand-written gradient (the textbook BatchNorm backward,
+ * Ioffe & Szegedy 2015, Sec. 3, applied per group):
+ *
+ *     x̂ = (x − μ_g)/σ_g,  y = γ·x̂ + β
+ *     ∂x = γ/σ_g · (∂y − mean_g(∂y) − x̂ · mean_g(∂y·x̂)),   ∂γ = Σ ∂y·x̂,   ∂β = Σ ∂y
+ *
+ * Why: tfjs differentiates tf.moments and the normalisation op by op, tiling 1/σ and building ones-shaped
+ * tensors to the full activation shape; on wasm that made BatchNorm's backward the largest part of a
+ * training step. This node runs about half the kernels (bench: `npm run bench -- --harness plain-fastbn`).
+ * The statistics are computed inside the node, so autodiff never visits them; they are handed to the caller
+ * through `stats` for the moving averages, kept (tf.keep): the caller must dispose them.
+ */
+function groupNormalize(
+  grouped: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  epsilon: number,
+  stats: { mean?: tf.Tensor; variance?: tf.Tensor },
+): tf.Tensor {
+  const axes = Array.from({ length: grouped.rank - 2 }, (_, i) => i + 1);
+  const perGroup = grouped.size / (grouped.shape[0] * grouped.shape[grouped.rank - 1]);
+  const node = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const { mean, variance } = tf.moments(x, axes, true);
+    // The engine runs this function inside a tidy: keep the statistics past it; the caller disposes them.
+    stats.mean = tf.keep(mean);
+    stats.variance = tf.keep(variance);
+    const inv = tf.rsqrt(tf.add(variance, epsilon));
+    const xhat = tf.mul(tf.sub(x, mean), inv);
+    // x̂ is saved instead of x: the same memory, and the backward needs no recomputation.
+    save([xhat, inv, g]);
+    return {
+      value: tf.add(tf.mul(xhat, g), b),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xh, invStd, gs] = saved;
+        const dbetaG = tf.sum(dy, axes, true);
+        const dgammaG = tf.sum(tf.mul(dy, xh), axes, true);
+        const centred = tf.sub(dy, tf.div(dbetaG, perGroup));
+        const dx = tf.mul(tf.sub(centred, tf.mul(xh, tf.div(dgammaG, perGroup))), tf.mul(invStd, gs));
+        const channels = gs.shape[0];
+        return [dx, tf.reshape(tf.sum(dgammaG, 0), [channels]), tf.reshape(tf.sum(dbetaG, 0), [channels])];
+      },
+    };
+  });
+  return node(grouped, gamma, beta);
+}
+
+/**
  * BatchNorm whose training-mode statistics are computed per sub-batch ("ghost" or split BN), the way
  * MoCo's Shuffle BN sees a batch spread over G GPUs (MoCo Sec. 3.3). On one device this emulates G
  * devices: sample i is normalised only with the statistics of its own group of consecutive samples.
@@ -75,45 +124,54 @@ export class GroupBatchNormalization extends tfl.layers.Layer {
       if (!kwargs['training']) {
         return tf.batchNorm(x, this.movingMean.read(), this.movingVariance.read(), beta, gamma, this.epsilon);
       }
-      const n = x.shape[0];
-      const sizes = groupSizes(n, this.groups);
-      const channels = x.shape[x.rank - 1];
-      let y: tf.Tensor;
-      let groupMeans: tf.Tensor; // [G, C]
-      let groupVars: tf.Tensor;
-      if (sizes.every((g) => g === sizes[0])) {
-        // Equal groups: one reshape to [G, N/G, ..., C], moments over all but the group and channel axes,
-        // and broadcasting arithmetic. Measured at [256,14,14,32], G 8, forward+backward: 2.4× faster on
-        // wasm (whose Slice copies the whole input per slice) and 1.5× on cpu than splitting per group.
-        const g = sizes.length;
-        const grouped = tf.reshape(x, [g, n / g, ...x.shape.slice(1)]);
-        const axes = Array.from({ length: x.rank - 1 }, (_, i) => i + 1);
-        const { mean, variance } = tf.moments(grouped, axes, true);
-        const scale = tf.mul(tf.rsqrt(tf.add(variance, this.epsilon)), gamma);
-        y = tf.reshape(tf.add(tf.mul(tf.sub(grouped, mean), scale), beta), x.shape);
-        groupMeans = tf.reshape(mean, [g, channels]);
-        groupVars = tf.reshape(variance, [g, channels]);
-      } else {
-        // Uneven groups (a short last batch): per group, mean and E[x²]−mean² and the fused batchNorm kernel.
-        const parts = tf.split(x, sizes, 0);
-        const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
-        const stats = parts.map((p) => {
-          const mean = tf.mean(p, axes) as tf.Tensor1D;
-          const variance = tf.relu(tf.sub(tf.mean(tf.square(p), axes), tf.square(mean))) as tf.Tensor1D;
-          return { mean, variance };
-        });
-        y = tf.concat(parts.map((p, i) => tf.batchNorm(p, stats[i].mean, stats[i].variance, beta, gamma, this.epsilon)), 0);
-        groupMeans = tf.stack(stats.map((st) => st.mean));
-        groupVars = tf.stack(stats.map((st) => st.variance));
+      const kept: tf.Tensor[] = [];
+      try {
+        return this.normalizeTraining(x, gamma, beta, kept);
+      } finally {
+        tf.dispose(kept);
       }
-      // Moving statistics, written imperatively as tfjs BatchNormalization does (no gradient flows here).
-      const decay = 1 - this.momentum;
-      const mm = this.movingMean.read();
-      const mv = this.movingVariance.read();
-      this.movingMean.write(tf.sub(mm, tf.mul(tf.sub(mm, tf.mean(groupMeans, 0)), decay)));
-      this.movingVariance.write(tf.sub(mv, tf.mul(tf.sub(mv, tf.mean(groupVars, 0)), decay)));
-      return y;
     });
+  }
+
+  /** Training mode: per-group statistics, and the moving statistics updated. Tensors to free go to `kept`. */
+  private normalizeTraining(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, kept: tf.Tensor[]): tf.Tensor {
+    const n = x.shape[0];
+    const sizes = groupSizes(n, this.groups);
+    const channels = x.shape[x.rank - 1];
+    let y: tf.Tensor;
+    let groupMeans: tf.Tensor; // [G, C]
+    let groupVars: tf.Tensor;
+    if (sizes.every((g) => g === sizes[0])) {
+      // Equal groups: one reshape to [G, N/G, ..., C] and statistics over all but the group and channel
+      // axes (measured at [256,14,14,32], G 8, forward+backward: 2.4× faster on wasm than slicing per
+      // group, whose Slice copies the whole input per slice, and 1.5× on cpu).
+      const g = sizes.length;
+      const grouped = tf.reshape(x, [g, n / g, ...x.shape.slice(1)]);
+      const stats: { mean?: tf.Tensor; variance?: tf.Tensor } = {};
+      y = tf.reshape(groupNormalize(grouped, gamma, beta, this.epsilon, stats), x.shape);
+      kept.push(stats.mean!, stats.variance!);
+      groupMeans = tf.reshape(stats.mean!, [g, channels]);
+      groupVars = tf.reshape(stats.variance!, [g, channels]);
+    } else {
+      // Uneven groups (a short last batch): per group, mean and E[x²]−mean² and the fused batchNorm kernel.
+      const parts = tf.split(x, sizes, 0);
+      const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
+      const stats = parts.map((p) => {
+        const mean = tf.mean(p, axes) as tf.Tensor1D;
+        const variance = tf.relu(tf.sub(tf.mean(tf.square(p), axes), tf.square(mean))) as tf.Tensor1D;
+        return { mean, variance };
+      });
+      y = tf.concat(parts.map((p, i) => tf.batchNorm(p, stats[i].mean, stats[i].variance, beta, gamma, this.epsilon)), 0);
+      groupMeans = tf.stack(stats.map((st) => st.mean));
+      groupVars = tf.stack(stats.map((st) => st.variance));
+    }
+    // Moving statistics, written imperatively as tfjs BatchNormalization does (no gradient flows here).
+    const decay = 1 - this.momentum;
+    const mm = this.movingMean.read();
+    const mv = this.movingVariance.read();
+    this.movingMean.write(tf.sub(mm, tf.mul(tf.sub(mm, tf.mean(groupMeans, 0)), decay)));
+    this.movingVariance.write(tf.sub(mv, tf.mul(tf.sub(mv, tf.mean(groupVars, 0)), decay)));
+    return y;
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {

@@ -1,1 +1,2 @@
 export * from './group-batch-normalization.js';
+export * from './rewrite-batchnorm.js';

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { maxAbsDiff, useCpu } from '../helpers/tf.js';
 import { GroupBatchNormalization, Random, groupSizes, type StepContext } from '../../src/index.js';
-import { ShuffleBatchNorm, rewriteBatchNorm } from '../../plugins/index.js';
+import { ShuffleBatchNorm } from '../../plugins/index.js';
 
 await useCpu();
 const ctx = (seed = 0): StepContext => ({ epoch: 0, step: 0, progress: 0, random: new Random(seed) });
@@ -85,15 +85,4 @@ test('with group BN, a shuffled key batch gets other statistics than the unshuff
   const plain = encode(view);
   const shuffled = new ShuffleBatchNorm(2).encodeKeys(encode, view, ctx(1));
   t.true(maxAbsDiff(plain, shuffled) > 0.1);
-});
-
-test('rewriteBatchNorm turns every BatchNormalization into GroupBatchNormalization, keeping its settings', (t) => {
-  const m = tfl.sequential({
-    layers: [tfl.layers.dense({ inputShape: [3], units: 4 }), tfl.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5, name: 'bn_a' })],
-  });
-  const topo = JSON.parse(JSON.stringify(m.toJSON(null, false)));
-  t.is(rewriteBatchNorm(topo, 4), 1);
-  const layer = topo.config.layers[1];
-  t.is(layer.class_name, 'GroupBatchNormalization');
-  t.like(layer.config, { name: 'bn_a', groups: 4, momentum: 0.9, epsilon: 1e-5 });
 });
