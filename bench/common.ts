@@ -51,6 +51,8 @@ export interface CaseSpec {
   queue: number;
   /** Shuffle BN groups (the library's default is 8). */
   groups: number;
+  /** The library's `microBatch` (0: whole batch); library harnesses only. */
+  microBatch?: number;
 }
 
 /** The parts of a step, in step order. Times in ms. */

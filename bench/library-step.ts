@@ -30,6 +30,7 @@ export async function libraryHarness(backbone: tfl.LayersModel, spec: CaseSpec, 
     plugins: builtinPlugins,
     config: {
       seed: 1,
+      microBatch: spec.microBatch ?? 0,
       dictionary: { id: 'queue', size: spec.queue },
       augmentation: { id: 'crop-flip' },
       normalization: norm === 'shuffle-bn' ? { id: 'shuffle-bn', groups: spec.groups } : { id: 'batchnorm', gradient: norm === 'fast-bn' ? 'hand-written' : 'autodiff' },
@@ -49,7 +50,11 @@ export async function libraryHarness(backbone: tfl.LayersModel, spec: CaseSpec, 
   const ctx = (i: number): StepContext => ({ epoch: 0, step: i, progress: 0, random: trainer.random });
   return {
     step: (i) => trainer.trainStep(images, ctx(i), 0).loss,
-    stepWithParts: (i) => instrumentedTrainStep(moco, images, ctx(i), 0),
+    // The instrumented copy has no micro-batching: part times only for whole-batch steps.
+    stepWithParts: (i) => {
+      if (spec.microBatch) throw new Error('part timing has no micro-batching: run this case with partSteps 0');
+      return instrumentedTrainStep(moco, images, ctx(i), 0);
+    },
     headFwdBwdMs: () => headOnly(moco, spec.batch),
     dispose: () => {
       images.dispose();

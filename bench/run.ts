@@ -21,7 +21,8 @@
 //                (a step takes minutes there) unless --profile-all
 //   --threads 1,2 (PyTorch)  --python python3  --nchw (PyTorch layout; default channels_last)
 //   --cpu-w64-batch N   time cpu ResNet-18 w64 at batch N and report it as such [0 = skip]
-//   --wasm-w64-batch N  batch for wasm ResNet-18 w64 when --batch > 64 (b128 exceeds the 4 GiB heap) [32]
+//   --wasm-w64-batch N  wasm ResNet-18 w64 when --batch > 64 (b128 exceeds the 4 GiB heap in one pass): the library
+//               runs the full batch as micro-batches of N (its microBatch option), the plain loop batch N [32]
 //   --quick     batch 32, 2 steps, 1 part-timed step, no profile, small + r18w16, cpu only for small:
 //               a 1-2 minute run on a quiet machine
 //   --json      print the rows as a JSON array instead of the table
@@ -325,19 +326,26 @@ async function main(): Promise<void> {
         rows.push(emptyRow(model, 'cpu', 'library', null, batch, 'skipped in --quick (minutes per step on cpu)'));
         continue;
       }
+      let microBatch = 0;
       if (backend === 'wasm' && model === 'r18w64' && batch > 64) {
-        b = wasmW64Batch;
-        note = `b${batch} does not fit the 4 GiB wasm32 heap (XNNPACK out of memory, then Aborted(): peak 3.6 GiB already at b64); measured at b${b}`;
+        microBatch = wasmW64Batch;
+        note = `b${batch} does not fit the 4 GiB wasm32 heap in one pass (peak 3.6 GiB already at b64)`;
       }
       if (queue % b !== 0) throw new Error(`--queue ${queue} must be a multiple of the batch ${b} (ring-buffer enqueue of the plain loop)`);
       const { steps, warmup, parts } = stepsFor(backend);
       // Together in one process, steps alternating (default), or each in its own (--separate).
-      const groupsOfHarnesses = separate ? harnesses.map((h) => [h]) : [harnesses];
+      // With micro-batching the library runs the full batch in parts; the plain loop (no micro-batching)
+      // runs one part's batch, in its own process.
+      const isLibrary = (h: HarnessId) => HARNESS_ROW[h].harness === 'library';
+      const groupsOfHarnesses = separate || microBatch ? harnesses.map((h) => [h]) : [harnesses];
       for (const group of groupsOfHarnesses) {
         // A profiled step costs one more step: skipped where steps take minutes (cpu, ResNets) unless --profile-all.
         const prof = profile && (profileAll || backend !== 'cpu' || model === 'small');
-        const spec: CaseSpec = { harnesses: group, backend, model, batch: b, warmup, steps, partSteps: parts, profile: prof, queue, groups };
-        for (const r of await runTfjsCase(spec)) rows.push(caseRow(r, note));
+        const micro = microBatch > 0 && isLibrary(group[0]);
+        const caseBatch = microBatch > 0 && !micro ? microBatch : b;
+        const spec: CaseSpec = { harnesses: group, backend, model, batch: caseBatch, warmup, steps, partSteps: micro ? 0 : parts, profile: prof, queue, groups, microBatch: micro ? microBatch : 0 };
+        const caseNote = microBatch ? `${note}; ${micro ? `micro-batches of ${microBatch} (library microBatch), gradients summed` : `measured at b${caseBatch}`}` : note;
+        for (const r of await runTfjsCase(spec)) rows.push(caseRow(r, caseNote));
       }
     }
   }

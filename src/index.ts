@@ -14,6 +14,7 @@ export {
   type EpochAwareDataset,
   type TrainerPosition,
   MocoTrainer,
+  microBatches,
 } from './training/moco-trainer.js';
 export { Random } from './training/random.js';
 export { l2Normalize } from './training/l2-normalize.js';

@@ -27,6 +27,7 @@ export class InBatchDictionary implements DictionaryStrategy {
   readonly id = 'in-batch';
   readonly requiresIndices = false;
   readonly providesPositives = false;
+  readonly negativesFromBatch = true;
   private batchSize = 0;
 
   setup(ctx: SetupContext): void {

@@ -41,6 +41,13 @@ export const trainerConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Largest number of images per forward/backward pass (0: the whole batch). A larger batch runs as
+     * near-equal micro-batches whose gradients are summed before one optimizer step, so a batch that does
+     * not fit in memory (the wasm backend's 4 GiB) still trains; BatchNorm statistics are then per
+     * micro-batch, as per-GPU BN is (and Shuffle BN shuffles within each micro-batch).
+     */
+    microBatch: z.number().int().min(0).default(0),
     loss: section.optional(),
     dictionary: section.optional(),
     update: section.optional(),

@@ -25,6 +25,11 @@ export interface DictionaryStrategy {
    * (the memory bank mechanism).
    */
   readonly providesPositives: boolean;
+  /**
+   * True when the negatives are the other keys of the same batch (end-to-end), so that splitting a batch
+   * into micro-batches would shrink K; the trainer then refuses `microBatch`.
+   */
+  readonly negativesFromBatch?: boolean;
   /** Allocate state. Called once before the first step (and before `loadState`). */
   setup(ctx: SetupContext): void;
   /** The stored positive of each image, [N,d]; only when `providesPositives`. */

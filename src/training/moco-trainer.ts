@@ -202,6 +202,12 @@ export class MocoTrainer {
     }
     await this.build();
     const s = this.strategies;
+    const micro = this.config.microBatch;
+    if (micro > 0 && micro < opts.batchSize && s.dictionary.negativesFromBatch) {
+      throw configErrorFromLines([
+        `microBatch: ${micro} would split each batch of ${opts.batchSize}, but dictionary '${s.dictionary.id}' takes its negatives from the batch, so K would shrink to the micro-batch; set microBatch to 0 (or at least batchSize), or lower batchSize`,
+      ]);
+    }
     const datasetSize = opts.datasetSize ?? (Number.isFinite(dataset.size) && dataset.size > 0 ? dataset.size : undefined);
     const stepsPerEpoch = opts.stepsPerEpoch ?? (datasetSize ? Math.ceil(datasetSize / opts.batchSize) : undefined);
     const totalSteps = stepsPerEpoch ? stepsPerEpoch * opts.epochs : undefined;
@@ -371,41 +377,44 @@ export class MocoTrainer {
       const stats = tf.tidy(() => {
         const x = images.dtype === 'float32' ? images : tf.div(tf.cast(images, 'float32'), 255);
         const [v1, v2] = s.augmentation.views(x as tf.Tensor4D, ctx);
-        const pairs: [tf.Tensor4D, tf.Tensor4D][] = s.loss.symmetric ? [[v1, v2], [v2, v1]] : [[v1, v2]];
-        // Positive keys that are constants for the loss: from the key encoder (no gradient: it runs
-        // outside the gradient closure, tfjs having no stop-gradient) or from the dictionary's store.
-        const constantKeys = pairs.map(([, keyView]) => {
-          if (s.dictionary.providesPositives) return s.dictionary.positives!(indices!, ctx);
-          if (this.key) {
-            const key = this.key;
-            return l2Normalize(s.normalization.encodeKeys((v) => key.apply(v, { training: true }) as tf.Tensor2D, keyView, ctx));
-          }
-          return undefined;
-        });
-        const queries: tf.Tensor2D[] = [];
-        const keys: tf.Tensor2D[] = [];
-        const accuracies: tf.Scalar[] = [];
-        const { value, grads } = tf.variableGrads(() => {
-          let total = tf.scalar(0);
-          pairs.forEach(([queryView, keyView], i) => {
-            const q = l2Normalize(this.query.apply(queryView, { training: true }) as tf.Tensor2D);
-            // End-to-end (keySource 'query-encoder'): keys from the query encoder, with gradient.
-            const k = constantKeys[i] ?? l2Normalize(this.query.apply(keyView, { training: true }) as tf.Tensor2D);
-            const positive = tf.sum(tf.mul(q, k), 1, true) as tf.Tensor2D;
-            const negatives = s.dictionary.negativeSimilarities(q, k, ctx, indices);
-            const out = s.loss.compute(positive, negatives);
-            total = tf.add(total, out.loss);
-            accuracies.push(keep(out.accuracy));
-            queries.push(keep(q));
-            keys.push(keep(k));
+        const n = x.shape[0];
+        const chunks = microBatches(n, this.config.microBatch);
+        // One forward/backward per micro-batch, gradients summed, weighted by its share of the batch: the mean
+        // loss over the batch has the same gradient (all micro-batches see the same dictionary, updated after).
+        // BatchNorm then computes its statistics per micro-batch, as per-GPU BN does.
+        const pairKeys: tf.Tensor2D[][] = [];
+        const pairQueries: tf.Tensor2D[][] = [];
+        let grads: tf.NamedTensorMap | undefined;
+        let loss: tf.Scalar | undefined;
+        let accuracy: tf.Scalar | undefined;
+        for (const [start, size] of chunks) {
+          const part = <T extends tf.Tensor>(t: T): T => (chunks.length === 1 ? t : (tf.slice(t, start, size) as T));
+          const weight = size / n;
+          const previous = [grads, loss, accuracy];
+          const next = tf.tidy(() => {
+            const r = this.lossAndGradients(part(v1), part(v2), indices && part(indices), ctx, keep);
+            r.queries.forEach((q, p) => (pairQueries[p] ??= []).push(q));
+            r.keys.forEach((k, p) => (pairKeys[p] ??= []).push(k));
+            const scale = <T extends tf.Tensor>(t: T): T => (weight === 1 ? t : (tf.mul(t, weight) as T));
+            const g: tf.NamedTensorMap = {};
+            for (const [name, grad] of Object.entries(r.grads)) g[name] = grads ? tf.add(grads[name], scale(grad)) : scale(grad);
+            return {
+              grads: g,
+              loss: (loss ? tf.add(loss, scale(r.value)) : scale(r.value)) as tf.Scalar,
+              accuracy: (accuracy ? tf.add(accuracy, scale(r.accuracy)) : scale(r.accuracy)) as tf.Scalar,
+            };
           });
-          return total;
-        }, this.trainable);
-        const update = withWeightDecay(grads, this.trainable, this.config.optimizer.weightDecay);
+          tf.dispose(previous.flatMap((v) => (v === undefined ? [] : v instanceof tf.Tensor ? [v] : Object.values(v))));
+          ({ grads, loss, accuracy } = next);
+        }
+        const update = withWeightDecay(grads!, this.trainable, this.config.optimizer.weightDecay);
         this.optimizer.applyGradients(update as unknown as Parameters<tf.MomentumOptimizer["applyGradients"]>[0]);
-        // After the query encoder's step: the key encoder follows, the dictionary takes the keys.
+        // After the query encoder's step: the key encoder follows, the dictionary takes the keys (pair by pair,
+        // micro-batches in order, so rows stay aligned with the indices).
         if (this.key) s.update.update(this.pairs, ctx);
-        const allIndices = indices ? (pairs.length === 1 ? indices : tf.concat(pairs.map(() => indices))) : undefined;
+        const keys = pairKeys.flat();
+        const queries = pairQueries.flat();
+        const allIndices = indices ? (pairKeys.length === 1 ? indices : tf.concat(pairKeys.map(() => indices))) : undefined;
         s.dictionary.update(
           {
             keys: keys.length === 1 ? keys[0] : tf.concat(keys),
@@ -414,7 +423,7 @@ export class MocoTrainer {
           },
           ctx,
         );
-        return tf.stack([value, tf.mean(tf.stack(accuracies))]);
+        return tf.stack([loss!, accuracy!]);
       });
       const [loss, accuracy] = stats.dataSync();
       stats.dispose();
@@ -422,6 +431,52 @@ export class MocoTrainer {
     } finally {
       tf.dispose(kept);
     }
+  }
+
+  /**
+   * The loss of one (micro-)batch and its gradients for the query encoder's variables. `queries`, `keys`
+   * (one per view order) and the tensors the dictionary needs afterwards are `keep`-ed past this scope.
+   */
+  private lossAndGradients(
+    v1: tf.Tensor4D,
+    v2: tf.Tensor4D,
+    indices: tf.Tensor1D | undefined,
+    ctx: StepContext,
+    keep: <T extends tf.Tensor>(t: T) => T,
+  ): { value: tf.Scalar; grads: tf.NamedTensorMap; accuracy: tf.Scalar; queries: tf.Tensor2D[]; keys: tf.Tensor2D[] } {
+    const s = this.strategies;
+    const pairs: [tf.Tensor4D, tf.Tensor4D][] = s.loss.symmetric ? [[v1, v2], [v2, v1]] : [[v1, v2]];
+    // Positive keys that are constants for the loss: from the key encoder (no gradient: it runs
+    // outside the gradient closure, tfjs having no stop-gradient) or from the dictionary's store.
+    const constantKeys = pairs.map(([, keyView]) => {
+      if (s.dictionary.providesPositives) return s.dictionary.positives!(indices!, ctx);
+      if (this.key) {
+        const key = this.key;
+        return l2Normalize(s.normalization.encodeKeys((v) => key.apply(v, { training: true }) as tf.Tensor2D, keyView, ctx));
+      }
+      return undefined;
+    });
+    const queries: tf.Tensor2D[] = [];
+    const keys: tf.Tensor2D[] = [];
+    const accuracies: tf.Scalar[] = [];
+    const { value, grads } = tf.variableGrads(() => {
+      let total = tf.scalar(0);
+      pairs.forEach(([queryView, keyView], i) => {
+        const q = l2Normalize(this.query.apply(queryView, { training: true }) as tf.Tensor2D);
+        // End-to-end (keySource 'query-encoder'): keys from the query encoder, with gradient.
+        const k = constantKeys[i] ?? l2Normalize(this.query.apply(keyView, { training: true }) as tf.Tensor2D);
+        const positive = tf.sum(tf.mul(q, k), 1, true) as tf.Tensor2D;
+        const negatives = s.dictionary.negativeSimilarities(q, k, ctx, indices);
+        const out = s.loss.compute(positive, negatives);
+        total = tf.add(total, out.loss);
+        accuracies.push(keep(out.accuracy));
+        queries.push(keep(q));
+        keys.push(keep(k));
+      });
+      return total;
+    }, this.trainable);
+    const accuracy = accuracies.length === 1 ? accuracies[0] : (tf.mean(tf.stack(accuracies)) as tf.Scalar);
+    return { value, grads, accuracy, queries, keys };
   }
 
   dispose(): void {
@@ -442,6 +497,21 @@ export class MocoTrainer {
   get trainableVariables(): readonly tf.Variable[] {
     return this.trainable;
   }
+}
+
+/** [start, size] of consecutive micro-batches of at most `limit` images (0: the whole batch), near-equal in size. */
+export function microBatches(n: number, limit: number): [number, number][] {
+  const count = limit > 0 ? Math.ceil(n / limit) : 1;
+  const base = Math.floor(n / count);
+  const extra = n % count;
+  const out: [number, number][] = [];
+  let start = 0;
+  for (let i = 0; i < count; i++) {
+    const size = base + (i < extra ? 1 : 0);
+    out.push([start, size]);
+    start += size;
+  }
+  return out;
 }
 
 function readElement(element: Element): { images: tf.Tensor4D; indices?: tf.Tensor1D } {
