@@ -79,8 +79,10 @@ function stratifiedCount(set: ImageSet, perClass: number): number {
 /**
  * Epochs and steps for a budget. Costs: a step takes batch / trainIps (plus one more step for the run's own
  * warm-up); a monitor evaluation monitorImages / inferIps; the final evaluation 2 × finalImages / inferIps
- * (encoder and random init) plus an allowance for the probes and the report. Full passes when at least one
- * fits, else plannedEpochs/2 to plannedEpochs shorter epochs (see below).
+ * (encoder and random init) plus an allowance for the probes and the report. Full passes when they use the
+ * budget to within 10 % of the steps it allows; else shorter epochs (plannedEpochs/2 to plannedEpochs, or one
+ * more than the full passes that fit), each from a fresh shuffle, so that a machine fast enough for 1.3 passes
+ * trains 1.3 passes' worth rather than one.
  */
 export function planRun(p: {
   budgetSeconds: number;
@@ -107,19 +109,25 @@ export function planRun(p: {
   let epochs: number;
   let stepsPerEpoch: number | undefined;
   let reason: string;
-  if (cost(1, passSteps) <= available) {
-    epochs = 1;
-    while (cost(epochs + 1, passSteps) <= available) epochs++;
+  let fullPasses = 0;
+  while (cost(fullPasses + 1, passSteps) <= available) fullPasses++;
+  // Shorter epochs: between plannedEpochs/2 and plannedEpochs of them (or one more than the full passes), the
+  // most epochs (a finer monitor curve) whose steps are within 10 % of the most steps any of these counts allows
+  // (fewer epochs: fewer evaluations, less rounding). An epoch is never longer than a pass.
+  const candidates: number[] = [];
+  for (let e = Math.max(1, Math.ceil(p.plannedEpochs / 2), fullPasses + 1); e <= Math.max(p.plannedEpochs, fullPasses + 1); e++) candidates.push(e);
+  const stepsOf = (e: number) => e * Math.max(0, Math.min(stepsFor(e), passSteps));
+  const most = Math.max(...candidates.map(stepsOf));
+  if (fullPasses >= 1 && fullPasses * passSteps >= 0.9 * most) {
+    epochs = fullPasses;
     reason = `${epochs} full pass(es) of ${passSteps} steps fit the budget`;
   } else {
-    // Between plannedEpochs/2 and plannedEpochs epochs: the most epochs (a finer monitor curve) whose steps are
-    // within 10 % of the most steps any of these counts allows (fewer epochs: fewer evaluations, less rounding).
-    const candidates: number[] = [];
-    for (let e = Math.max(1, Math.ceil(p.plannedEpochs / 2)); e <= p.plannedEpochs; e++) candidates.push(e);
-    const most = Math.max(...candidates.map((e) => e * stepsFor(e)));
-    epochs = most < 1 ? 1 : Math.max(...candidates.filter((e) => e * stepsFor(e) >= 0.9 * most));
+    epochs = most < 1 ? 1 : Math.max(...candidates.filter((e) => stepsOf(e) >= 0.9 * most));
     stepsPerEpoch = Math.max(1, Math.min(stepsFor(epochs), passSteps));
-    reason = `a full pass (${passSteps} steps, ≈ ${Math.round(passSteps * stepSeconds)} s) does not fit: ${epochs} epochs of ${stepsPerEpoch} steps, each from a fresh shuffle`;
+    reason =
+      fullPasses === 0
+        ? `a full pass (${passSteps} steps, ≈ ${Math.round(passSteps * stepSeconds)} s) does not fit: ${epochs} epochs of ${stepsPerEpoch} steps, each from a fresh shuffle`
+        : `${fullPasses} full pass(es) of ${passSteps} steps would leave budget unused: ${epochs} epochs of ${stepsPerEpoch} steps, each from a fresh shuffle`;
   }
   const totalSteps = epochs * (stepsPerEpoch ?? passSteps);
   const plannedTrainSeconds = (totalSteps + 1) * stepSeconds;

@@ -15,8 +15,16 @@ test('a slow machine: shorter epochs (5 to 10) filling the budget to within a fe
   }
 });
 
+test('1.3 passes fit: shorter epochs use the budget instead of stopping after one pass', (t) => {
+  // 150 img/s: ≈ 316 steps fit (540 s of training), one pass is 235 steps
+  const plan = planRun({ ...base, budgetSeconds: 600, speed: speed(150) });
+  t.is(plan.totalSteps, plan.epochs * plan.stepsPerEpoch!);
+  t.true(plan.totalSteps > 280, `${plan.totalSteps} steps (${plan.epochs} × ${plan.stepsPerEpoch})`);
+  t.true(plan.stepsPerEpoch! <= 235 && plan.plannedTotalSeconds <= 600, `${plan.plannedTotalSeconds} s`);
+  t.regex(plan.reason, /1 full pass\(es\) of 235 steps would leave budget unused: \d+ epochs of \d+ steps/);
+});
+
 test('a fast machine: whole passes, as many as fit', (t) => {
-  t.is(planRun({ ...base, budgetSeconds: 600, speed: speed(150) }).epochs, 1, 'one full pass fits at 150 img/s');
   const plan = planRun({ ...base, budgetSeconds: 600, speed: speed(2000, 20000) });
   t.is(plan.stepsPerEpoch, undefined);
   t.is(plan.totalSteps, plan.epochs * 235);
