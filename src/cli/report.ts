@@ -114,8 +114,12 @@ export function reportMarkdown(r: ReportInput): string {
     const first = steps[0];
     const last = steps[steps.length - 1];
     const ips = steps.map((s) => s.imagesPerSecond).sort((a, b) => a - b);
+    // A queue starts as random unit vectors, easy negatives: the loss rises while real keys fill it, so the
+    // step where it is first full is the fair starting point of the curve.
+    const full = steps.findIndex((s) => s.dictionaryFill >= 1);
+    const fullNote = full > 0 && full < steps.length - 1 ? ` (${steps[full].loss.toFixed(3)} at step ${full + 1}, when the dictionary was first full of real keys)` : '';
     lines.push(
-      `${steps.length} steps; loss ${first.loss.toFixed(3)} → ${last.loss.toFixed(3)}, pretext accuracy ${pct(last.pretextAccuracy)} at the end; median ${ips[ips.length >> 1].toFixed(1)} images/s.`,
+      `${steps.length} steps; loss ${first.loss.toFixed(3)}${fullNote} → ${last.loss.toFixed(3)}, pretext accuracy ${pct(last.pretextAccuracy)} at the end; median ${ips[ips.length >> 1].toFixed(1)} images/s.`,
       '',
     );
   }
