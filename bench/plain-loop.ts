@@ -18,11 +18,11 @@ const M = 0.999;
 const WD = 1e-4;
 const DIM = 128;
 
-function l2n(x: tf.Tensor2D): tf.Tensor2D {
+export function l2n(x: tf.Tensor2D): tf.Tensor2D {
   return tf.mul(x, tf.rsqrt(tf.maximum(tf.sum(tf.square(x), -1, true), 1e-12)));
 }
 
-function withHead(backbone: tfl.LayersModel, name: string): tfl.LayersModel {
+export function withHead(backbone: tfl.LayersModel, name: string): tfl.LayersModel {
   const h = tfl.layers
     .dense({ units: DIM, name: 'head', kernelInitializer: tfl.initializers.glorotUniform({ seed: 11 }) })
     .apply(backbone.outputs[0]) as tfl.SymbolicTensor;
@@ -30,7 +30,7 @@ function withHead(backbone: tfl.LayersModel, name: string): tfl.LayersModel {
 }
 
 /** Random resized crop + flip of one view, as the crop-flip plugin draws it. */
-function cropFlip(x: tf.Tensor4D, rng: Lcg): tf.Tensor4D {
+export function cropFlip(x: tf.Tensor4D, rng: Lcg): tf.Tensor4D {
   const [n, h, w] = x.shape;
   const boxes = new Float32Array(n * 4);
   const flips = new Uint8Array(n);
