@@ -21,6 +21,7 @@ export interface AblateFlags {
   cells?: string;
   backend?: 'wasm' | 'auto' | 'cpu';
   clock?: 'wall' | 'cpu';
+  budgetCovers?: 'training' | 'study';
   verbose?: boolean;
 }
 
@@ -53,6 +54,7 @@ export async function ablateCommand(flags: AblateFlags, io: AblateIo, command?: 
       cells,
       backend: flags.backend ?? 'wasm',
       clock: flags.clock,
+      budgetCovers: flags.budgetCovers,
       command,
       log: (line) => io.err(line),
       plugins: io.plugins,
@@ -81,6 +83,7 @@ export function addAblateCommand(program: Command, io: AblateIo, setExitCode: (c
     .option('--cells <ids>', 'only these cells of the study, comma-separated ids (see the study\'s CSV)')
     .option('--backend <name>', 'wasm (default), auto or cpu')
     .addOption(new Option('--clock <clock>', 'what the budget counts: wall seconds (default) or this process\'s CPU seconds (fair on a busy machine)').choices(['wall', 'cpu']))
+    .addOption(new Option('--budget-covers <what>', 'training (default: evaluations come on top) or study (the whole study finishes within --budget; wall clock only)').choices(['training', 'study']))
     .option('--verbose', 'stack traces on errors')
     .action(async (opts: AblateFlags, cmd: Command) => {
       const line = commandLine?.() ?? ['npx tfjs-moco ablate', ...rawArgs(cmd)].join(' ');

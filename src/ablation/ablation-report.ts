@@ -128,12 +128,15 @@ function setupLines(report: StudyReport): string[] {
       '(BN momentum 0.9: after 10 steps 35 % of each is still the initial 0 or 1), so that column measures how many steps a cell made as much as what it learned; ' +
       'the re-estimated column compares the weights alone. The random-init row gets the same treatment.',
     `- **Encoder:** ${s.encoder}, initialised from the seed (seeds ${s.seeds === 1 ? '0' : `0..${s.seeds - 1}`}): every cell of a seed starts from the same weights, and the untrained encoder is the baseline row.`,
-    `- **Budget:** the study's ${s.budgetMinutes} min of training divided equally among its ${runs} runs (${report.cells.length} cells × ${s.seeds} seed${s.seeds === 1 ? '' : 's'}): ` +
+    (s.budgetCovers === 'study'
+      ? `- **Budget:** the study's ${s.budgetMinutes} min of wall time in all; after reserving, per run, as much time as the random-init evaluation took (plus set-up), the rest went to training, divided equally among its ${runs} runs (${report.cells.length} cells × ${s.seeds} seed${s.seeds === 1 ? '' : 's'}): `
+      : `- **Budget:** the study's ${s.budgetMinutes} min of training divided equally among its ${runs} runs (${report.cells.length} cells × ${s.seeds} seed${s.seeds === 1 ? '' : 's'}): `) +
       `**${s.perRunSeconds.toFixed(1)} s of training per run**${cpuClock ? ' on the CPU clock' : ''}, stopped with \`moco.stop()\` after the step that crosses it. ` +
       (cpuClock
         ? 'The budget counts the CPU seconds this process spent training (user + system), not the wall clock: the machine was shared with other work, and the CPU clock gives every cell the same computation however busy it was (so the study took longer than its budget). '
         : '') +
-      `Building the encoders, kNN evaluations${s.timeline ? ' (including the pauses for the timeline)' : ''} and writing files are not counted. A cell that runs slower makes fewer steps: the comparison is at equal ${cpuClock ? 'computation time' : 'wall clock'}, not at equal steps.`,
+      (s.budgetCovers === 'study' ? '' : `Building the encoders, kNN evaluations${s.timeline ? ' (including the pauses for the timeline)' : ''} and writing files are not counted. `) +
+      `A cell that runs slower makes fewer steps: the comparison is at equal ${cpuClock ? 'computation time' : 'wall clock'}, not at equal steps.`,
     `- **Recipe:** ${batch}; every cell is the base recipe below with the overrides in its row. Learning rate constant (a budget has no known end to decay towards).`,
     `- **Final loss / pretext accuracy:** means over the last 10 steps of the run, or its second half when it made fewer than 20 (the first steps, against a queue of random vectors, are trivially easy). Pretext accuracy is the (K+1)-way top-1 of the contrastive task, so it is not comparable across different K.`,
     `- **Noise:** one kNN number on ${e.testCount.toLocaleString('en-US')} queries has a binomial standard error of about ${pct(Math.sqrt(0.8 * 0.2 / e.testCount), 1)} points at 80 %${s.seeds === 1 ? '; a single seed per cell adds run-to-run variation on top' : ''}.`,

@@ -38,6 +38,13 @@ export interface RunStudyOptions {
    * machine is (and the study takes longer than its budget in wall time).
    */
   clock?: BudgetClock;
+  /**
+   * What the budget covers: 'training' (default: the training of all runs; building encoders and kNN
+   * evaluations come on top) or 'study' (the whole study's wall time: the runner times the random-init
+   * evaluation, reserves that much per run for each run's evaluation, and gives training the rest). 'study'
+   * needs the wall clock.
+   */
+  budgetCovers?: 'training' | 'study';
   /** Runs per cell, seeds 0..seeds−1; default 1. */
   seeds?: number;
   /** Output folder; default runs/ablation-<study>-<time>. */
@@ -134,9 +141,12 @@ export async function runStudy(name: string, options: RunStudyOptions): Promise<
   const encoderName = options.encoderName ?? (options.makeEncoder ? 'custom' : 'smallConvNet (width 16, initialiser seed = run seed + 1)');
   const baseConfig = options.baseConfig ?? ABLATION_BASE_CONFIG;
   const runs = cells.length * seeds;
-  const perRunSeconds = (budgetMinutes * 60) / runs;
+  const budgetCovers = options.budgetCovers ?? 'training';
+  if (budgetCovers !== 'training' && budgetCovers !== 'study') throw new RangeError(`budgetCovers must be 'training' or 'study', got '${String(budgetCovers)}'`);
+  if (budgetCovers === 'study' && clock !== 'wall') throw new RangeError(`budgetCovers 'study' counts wall time: use clock 'wall' (--clock wall), or budgetCovers 'training' with the CPU clock`);
+  let perRunSeconds = (budgetMinutes * 60) / runs;
   log(
-    `ablation ${study.name}: ${cells.length} cells × ${seeds} seed(s), ${budgetMinutes} min of training in all = ${perRunSeconds.toFixed(1)} ${clock} s per run; ` +
+    `ablation ${study.name}: ${cells.length} cells × ${seeds} seed(s), ${budgetMinutes} min ${budgetCovers === 'study' ? 'for the whole study' : `of training in all = ${perRunSeconds.toFixed(1)} ${clock} s per run`}; ` +
       `kNN on ${evaluation.train.count} / ${evaluation.test.count} images; backend ${backend}; out ${out}`,
   );
 
@@ -145,10 +155,26 @@ export async function runStudy(name: string, options: RunStudyOptions): Promise<
   for (let seed = 0; seed < seeds; seed++) {
     // Two fresh copies (the same weights: the encoder is seeded), as encoderKnn re-estimates the BN statistics
     // of the model it scores.
+    const evalStart = performance.now();
     const baseline = await withFresh(() => makeEncoder(seed), (m) => encoderKnn(m, evaluation, knn, { images: data.train, batches: 4 }));
+    const evalSeconds = (performance.now() - evalStart) / 1000;
+    const timelineStart = performance.now();
     const monitorBaseline = timelineSets ? await withFresh(() => makeEncoder(seed), (m) => encoderKnn(m, timelineSets, timelineKnn, { images: data.train, batches: 2 })) : undefined;
+    const timelineSeconds = (performance.now() - timelineStart) / 1000;
     baselines.push({ seed, ...baseline, ...(monitorBaseline !== undefined ? { timeline: monitorBaseline } : {}) });
     log(`seed ${seed}: random init kNN ${(100 * baseline.knn).toFixed(2)} % (running BN ${(100 * baseline.knnRunningBn).toFixed(2)} %)`);
+    if (budgetCovers === 'study' && seed === 0) {
+      // Per run: its final evaluation (as long as the baseline's), the timeline's evaluations, building the
+      // encoders and the step that crosses the budget (a few seconds); later seeds' baselines; the report.
+      const perRunOverhead = 1.1 * evalSeconds + (timelineSets ? tl.points * timelineSeconds : 0) + 5;
+      const fixed = (performance.now() - wallStart) / 1000 + (seeds - 1) * (evalSeconds + timelineSeconds) + 5;
+      perRunSeconds = (budgetMinutes * 60 - fixed - runs * perRunOverhead) / runs;
+      if (!(perRunSeconds >= 1)) {
+        const need = (fixed + runs * (perRunOverhead + 10)) / 60;
+        throw new RangeError(`budget ${budgetMinutes} min is too small for study ${study.name}: loading and ${runs} evaluations alone take about ${((fixed + runs * perRunOverhead) / 60).toFixed(1)} min; give at least ${Math.ceil(need)} min (--budget), or fewer cells (--cells)`);
+      }
+      log(`budget for the whole study: ${perRunSeconds.toFixed(1)} wall s of training per run, ${perRunOverhead.toFixed(1)} s per run reserved for evaluation and set-up`);
+    }
     for (const cell of cells) {
       log(`[${results.length + 1}/${runs}] ${cell.label} (seed ${seed}): ${cell.summary}`);
       const result = await runCell(
@@ -176,6 +202,7 @@ export async function runStudy(name: string, options: RunStudyOptions): Promise<
     baselines,
     settings: {
       budgetMinutes,
+      budgetCovers,
       seeds,
       perRunSeconds,
       clock,

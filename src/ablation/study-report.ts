@@ -9,6 +9,8 @@ export interface StudySettings {
   readonly budgetMinutes: number;
   readonly seeds: number;
   readonly perRunSeconds: number;
+  /** What the budget covered: the training only (absent in older reports) or the whole study's wall time. */
+  readonly budgetCovers?: 'training' | 'study';
   /** What the budget counted (absent in reports from before the option: wall). */
   readonly clock?: 'wall' | 'cpu';
   readonly backend: string;

@@ -15,8 +15,8 @@ test.serial('tfjs-moco ablate is a command with --study, --budget, --seeds and -
   t.regex(top.out, /^\s+ablate \[options\]/m);
   const help = await cli(['ablate', '--help']);
   t.is(help.code, 0);
-  t.regex(help.out, /--study <name>\s+the study: mechanisms \| momentum \| shuffle-bn \| queue-size/);
-  for (const flag of ['--budget <minutes>', '--seeds <n>', '--out <dir>', '--cells <ids>', '--clock <clock>']) t.true(help.out.includes(flag), flag);
+  t.regex(help.out, /--study <name>\s+the study: mechanisms \| momentum \| shuffle-bn \|\s+queue-size/);
+  for (const flag of ['--budget <minutes>', '--seeds <n>', '--out <dir>', '--cells <ids>', '--clock <clock>', '--budget-covers <what>']) t.true(help.out.includes(flag), flag);
 });
 
 test.serial('tfjs-moco ablate with a bad study name fails in one line listing the studies', async (t) => {

@@ -71,3 +71,26 @@ test.serial('the shuffle-bn study records pretext accuracy and kNN over time int
   t.regex(md, /\*\*plain BN\*\*/);
   t.true((await readFile(files.svg, 'utf8')).includes('pretext accuracy'));
 });
+
+test.serial('budgetCovers "study": the whole study, evaluations included, finishes within its wall-time budget', async (t) => {
+  const out = join(root, 'momentum-study-budget');
+  const logs: string[] = [];
+  const budgetMinutes = 0.4; // 24 s for everything (about 10 s of it reserved for set-up and evaluation)
+  const started = performance.now();
+  const { report } = await runStudy('momentum', { ...tinyStudyOptions(out, budgetMinutes), cells: ['m0', 'm0.99'], budgetCovers: 'study', log: (m) => logs.push(m) });
+  const seconds = (performance.now() - started) / 1000;
+  t.true(seconds <= budgetMinutes * 60, `took ${seconds.toFixed(1)} s of a ${budgetMinutes * 60} s budget`);
+  t.true(report.settings.perRunSeconds > 1 && report.settings.perRunSeconds < 12, `${report.settings.perRunSeconds} s per run: less than budget ÷ runs (12 s)`);
+  t.is(report.settings.budgetCovers, 'study');
+  t.true(report.results.every((r) => r.steps >= 1));
+  t.true(logs.some((l) => /reserved for evaluation/.test(l)));
+  const md = await readFile(join(out, 'momentum.md'), 'utf8');
+  t.regex(md, /min of wall time in all/);
+});
+
+test('budgetCovers "study": a budget the evaluations alone exceed, or the CPU clock, is refused with the fix', async (t) => {
+  const tiny = await t.throwsAsync(runStudy('momentum', { ...tinyStudyOptions(join(root, 'x'), 0.001), cells: ['m0', 'm0.99'], budgetCovers: 'study' }));
+  t.regex(tiny!.message, /budget 0.001 min is too small for study momentum: .*give at least \d+ min \(--budget\)/);
+  const cpu = await t.throwsAsync(runStudy('momentum', { ...tinyStudyOptions(join(root, 'y'), 1), budgetCovers: 'study', clock: 'cpu' }));
+  t.regex(cpu!.message, /budgetCovers 'study' counts wall time: use clock 'wall'/);
+});
