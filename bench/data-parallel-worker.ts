@@ -6,8 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../src/backend/index.js';
 import { resnet18Cifar, smallConvNet } from '../src/models/index.js';
 import { inputShape, Lcg, type ModelId } from './common.js';
-import { withFastBatchNorm } from './fast-batchnorm.js';
-import { cropFlip, l2n, withHead } from './plain-loop.js';
+import { cropFlip, l2n, plainEncoders } from './plain-loop.js';
 
 interface Job {
   rank: number;
@@ -44,15 +43,7 @@ function barrier(state: Int32Array, parties: number): void {
 
 await selectBackend({ prefer: 'wasm', needsTraining: true });
 const make = (name: string) => (job.model === 'small' ? smallConvNet({ seed: 1, name }) : resnet18Cifar({ width: job.model === 'r18w16' ? 16 : 64, seed: 1, name }));
-const q0 = withHead(make('dp_query'), 'dp_query_enc');
-const k0 = withHead(make('dp_key'), 'dp_key_enc');
-const query = await withFastBatchNorm(q0);
-const key = await withFastBatchNorm(k0);
-q0.dispose();
-k0.dispose();
-const copies = tf.tidy(() => query.getWeights().map((w) => tf.mul(w, 1)));
-key.setWeights(copies);
-tf.dispose(copies);
+const { query, key } = await plainEncoders(make, 'fastbn', 'dp');
 const qVars = query.trainableWeights.map((w) => w.read() as tf.Variable);
 const kVars = key.trainableWeights.map((w) => w.read() as tf.Variable);
 const sizes = qVars.map((v) => v.size);

@@ -58,16 +58,17 @@ export function cropFlip(x: tf.Tensor4D, rng: Lcg): tf.Tensor4D {
 }
 
 /**
- * variant 'fastbn': the same loop with every BatchNormalization replaced by the library's one-group
+ * The query and key encoders of the plain loop: backbone + linear head each, the key starting as an exact copy
+ * of the query (own variables). variant 'fastbn': every BatchNormalization replaced by the library's one-group
  * GroupBatchNormalization (bench/fast-batchnorm.ts), the layer the library trains with by default.
  */
-export async function plainLoopHarness(
+export async function plainEncoders(
   makeBackbone: (name: string) => tfl.LayersModel,
-  spec: CaseSpec,
-  variant: 'plain' | 'fastbn' = 'plain',
-): Promise<Harness> {
-  let query = withHead(makeBackbone('plain_query'), 'plain_query_enc');
-  let key = withHead(makeBackbone('plain_key'), 'plain_key_enc');
+  variant: 'plain' | 'fastbn',
+  prefix = 'plain',
+): Promise<{ query: tfl.LayersModel; key: tfl.LayersModel }> {
+  let query = withHead(makeBackbone(`${prefix}_query`), `${prefix}_query_enc`);
+  let key = withHead(makeBackbone(`${prefix}_key`), `${prefix}_key_enc`);
   if (variant === 'fastbn') {
     const [q0, k0] = [query, key];
     [query, key] = [await withFastBatchNorm(q0), await withFastBatchNorm(k0)];
@@ -78,6 +79,15 @@ export async function plainLoopHarness(
   const copies = tf.tidy(() => query.getWeights().map((w) => tf.mul(w, 1)));
   key.setWeights(copies);
   tf.dispose(copies);
+  return { query, key };
+}
+
+export async function plainLoopHarness(
+  makeBackbone: (name: string) => tfl.LayersModel,
+  spec: CaseSpec,
+  variant: 'plain' | 'fastbn' = 'plain',
+): Promise<Harness> {
+  const { query, key } = await plainEncoders(makeBackbone, variant);
   const qVars = query.trainableWeights.map((w) => w.read() as tf.Variable);
   const kVars = key.trainableWeights.map((w) => w.read() as tf.Variable);
   const optimizer = tf.train.momentum(0.03, 0.9);

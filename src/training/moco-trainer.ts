@@ -13,6 +13,7 @@ import { l2Normalize } from './l2-normalize.js';
 import { learningRateAt } from './lr-schedule.js';
 import type { WeightPair } from '../strategies/encoder-update-strategy.js';
 import { attachHead, copyWeightsByLayerName, disposeHead, pairWeights, rebuildEncoder } from './moco-encoders.js';
+import { groupSizes } from '../layers/group-batch-normalization.js';
 import { Random } from './random.js';
 import { withWeightDecay } from './weight-decay.js';
 
@@ -501,17 +502,12 @@ export class MocoTrainer {
 
 /** [start, size] of consecutive micro-batches of at most `limit` images (0: the whole batch), near-equal in size. */
 export function microBatches(n: number, limit: number): [number, number][] {
-  const count = limit > 0 ? Math.ceil(n / limit) : 1;
-  const base = Math.floor(n / count);
-  const extra = n % count;
-  const out: [number, number][] = [];
   let start = 0;
-  for (let i = 0; i < count; i++) {
-    const size = base + (i < extra ? 1 : 0);
-    out.push([start, size]);
+  return groupSizes(n, limit > 0 ? Math.ceil(n / limit) : 1).map((size) => {
+    const part: [number, number] = [start, size];
     start += size;
-  }
-  return out;
+    return part;
+  });
 }
 
 function readElement(element: Element): { images: tf.Tensor4D; indices?: tf.Tensor1D } {
