@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { channelAffine, channelMean } from './channel-ops.js';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types.js';
 import type { LayerVariable } from '@tensorflow/tfjs-layers/dist/variables.js';
 import type { Shape } from '@tensorflow/tfjs-layers/dist/keras_format/common.js';
@@ -36,7 +37,9 @@ export function groupSizes(n: number, groups: number): number[] {
  *
  * Why: tfjs differentiates tf.moments and the normalisation op by op, tiling 1/σ and building ones-shaped
  * tensors to the full activation shape; on wasm that made BatchNorm's backward the largest part of a
- * training step. This node runs about half the kernels (bench: `npm run bench -- --harness plain-fastbn`).
+ * training step. This node runs about half the kernels (bench: `npm run bench -- --harness plain-fastbn`), and
+ * its reductions and per-channel maps go through channel-ops.ts (pooling and 1x1 depthwise convolutions,
+ * several times faster than tf.mean and broadcast arithmetic on wasm).
  * The statistics are computed inside the node, so autodiff never visits them; they are handed to the caller
  * through `stats` for the moving averages, kept (tf.keep): the caller must dispose them.
  */
@@ -47,27 +50,40 @@ function groupNormalize(
   epsilon: number,
   stats: { mean?: tf.Tensor; variance?: tf.Tensor },
 ): tf.Tensor {
-  const axes = Array.from({ length: grouped.rank - 2 }, (_, i) => i + 1);
-  const perGroup = grouped.size / (grouped.shape[0] * grouped.shape[grouped.rank - 1]);
+  const groups = grouped.shape[0];
+  const channels = grouped.shape[grouped.rank - 1];
+  const perGroup = grouped.size / (groups * channels);
+  // Per-group [G, C] values broadcast against the grouped tensor as [G, 1, ..., 1, C].
+  const broadcastShape = [groups, ...Array.from({ length: grouped.rank - 2 }, () => 1), channels];
+  const perGroupOp = (op: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, x: tf.Tensor, v: tf.Tensor) =>
+    op(x, tf.reshape(v, broadcastShape));
   const node = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const { mean, variance } = tf.moments(x, axes, true);
-    // The engine runs this function inside a tidy: keep the statistics past it; the caller disposes them.
+    // Two-pass statistics (mean, then mean of squared deviations), as tf.moments does: E[x²] − μ²
+    // would lose digits when |μ| ≫ σ. With one group every per-group op is a per-channel one, so it
+    // takes channelAffine's fast path; several groups need a broadcast.
+    const mean = channelMean(x, groups);
+    const centred = groups === 1 ? channelAffine(x, tf.onesLike(gamma), tf.neg(mean)) : perGroupOp(tf.sub, x, mean);
+    const variance = channelMean(tf.square(centred), groups);
+    // Kept for the moving averages (the caller disposes them); [G, C].
     stats.mean = tf.keep(mean);
     stats.variance = tf.keep(variance);
     const inv = tf.rsqrt(tf.add(variance, epsilon));
-    const xhat = tf.mul(tf.sub(x, mean), inv);
-    // x̂ is saved instead of x: the same memory, and the backward needs no recomputation.
+    const xhat = groups === 1 ? channelAffine(centred, inv) : perGroupOp(tf.mul, centred, inv);
     save([xhat, inv, g]);
     return {
-      value: tf.add(tf.mul(xhat, g), b),
+      value: channelAffine(xhat, g, b),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xh, invStd, gs] = saved;
-        const dbetaG = tf.sum(dy, axes, true);
-        const dgammaG = tf.sum(tf.mul(dy, xh), axes, true);
-        const centred = tf.sub(dy, tf.div(dbetaG, perGroup));
-        const dx = tf.mul(tf.sub(centred, tf.mul(xh, tf.div(dgammaG, perGroup))), tf.mul(invStd, gs));
-        const channels = gs.shape[0];
+        const dbetaG = tf.mul(channelMean(dy, groups), perGroup); // [G, C]
+        const dgammaG = tf.mul(channelMean(tf.mul(dy, xh), groups), perGroup);
+        // ∂x = a·∂y + b·x̂ + c per group and channel: a = γ/σ, b = −a·Σ(∂y·x̂)/m, c = −a·Σ∂y/m.
+        const a = tf.mul(invStd, gs);
+        const bCoef = tf.neg(tf.mul(a, tf.div(dgammaG, perGroup)));
+        const c = tf.neg(tf.mul(a, tf.div(dbetaG, perGroup)));
+        const dx = groups === 1
+          ? tf.add(channelAffine(dy, a, c), channelAffine(xh, bCoef))
+          : tf.add(perGroupOp(tf.mul, dy, a), perGroupOp(tf.add, perGroupOp(tf.mul, xh, bCoef), c));
         return [dx, tf.reshape(tf.sum(dgammaG, 0), [channels]), tf.reshape(tf.sum(dbetaG, 0), [channels])];
       },
     };
@@ -150,8 +166,8 @@ export class GroupBatchNormalization extends tfl.layers.Layer {
       const stats: { mean?: tf.Tensor; variance?: tf.Tensor } = {};
       y = tf.reshape(groupNormalize(grouped, gamma, beta, this.epsilon, stats), x.shape);
       kept.push(stats.mean!, stats.variance!);
-      groupMeans = tf.reshape(stats.mean!, [g, channels]);
-      groupVars = tf.reshape(stats.variance!, [g, channels]);
+      groupMeans = stats.mean!;
+      groupVars = stats.variance!;
     } else {
       // Uneven groups (a short last batch): per group, mean and E[x²]−mean² and the fused batchNorm kernel.
       const parts = tf.split(x, sizes, 0);
