@@ -18,6 +18,7 @@ export {
 } from './training/moco-trainer.js';
 export { Random } from './training/random.js';
 export { l2Normalize } from './training/l2-normalize.js';
+export { similarityToKeys } from './training/similarity-to-keys.js';
 export { learningRateAt } from './training/lr-schedule.js';
 /** The one zod copy strategy option schemas must use. */
 export { z } from 'zod';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { l2Normalize, type DictionaryStrategy, type DictionaryUpdate, type SetupContext, type StepContext, type StrategyState } from '../../src/index.js';
+import { l2Normalize, similarityToKeys, type DictionaryStrategy, type DictionaryUpdate, type SetupContext, type StepContext, type StrategyState } from '../../src/index.js';
 
 /**
  * The memory bank (Wu et al. 2018, "Unsupervised Feature Learning via Non-Parametric Instance
@@ -98,7 +98,7 @@ export class MemoryBankDictionary implements DictionaryStrategy {
     const draw = new Int32Array(this.negatives);
     for (let j = 0; j < draw.length; j++) draw[j] = ctx.random.int(n);
     this.sampled = draw;
-    return tf.tidy(() => tf.matMul(queries, tf.gather(this.store, tf.tensor1d(draw, 'int32')), false, true));
+    return tf.tidy(() => similarityToKeys(queries, tf.gather(this.store, tf.tensor1d(draw, 'int32')) as tf.Tensor2D));
   }
 
   update({ queries, indices }: DictionaryUpdate): void {

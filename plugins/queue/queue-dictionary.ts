@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { l2Normalize, type DictionaryStrategy, type DictionaryUpdate, type SetupContext, type StrategyState } from '../../src/index.js';
+import { l2Normalize, similarityToKeys, type DictionaryStrategy, type DictionaryUpdate, type SetupContext, type StrategyState } from '../../src/index.js';
 
 /**
  * MoCo's dictionary as a queue (He et al. 2020, Sec. 3.2): K keys of past batches, the newest enqueued
@@ -39,7 +39,7 @@ export class QueueDictionary implements DictionaryStrategy {
 
   negativeSimilarities(queries: tf.Tensor2D): tf.Tensor2D {
     // The queue is a constant here: no gradient flows to stored keys.
-    return tf.matMul(queries, this.store, false, true);
+    return similarityToKeys(queries, this.store as tf.Tensor2D);
   }
 
   update({ keys }: DictionaryUpdate): void {

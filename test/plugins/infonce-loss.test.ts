@@ -40,3 +40,34 @@ test('the loss leaks no tensors', (t) => {
   tf.dispose([out.loss, out.accuracy]);
   t.is(tf.memory().numTensors, before);
 });
+
+test('the gradient is (softmax − one-hot at the positive) / (N·τ), computed by hand, for both inputs', (t) => {
+  const T = 0.5;
+  const [dPos, dNeg] = tf.grads((p: tf.Tensor, n: tf.Tensor) => new InfoNceLoss(T, false).compute(p as tf.Tensor2D, n as tf.Tensor2D).loss)(
+    [tf.tensor2d(positive), tf.tensor2d(negatives)],
+  );
+  // By hand, row by row: p = softmax(logits/T); ∂/∂positive = (p₀ − 1)/(3T); ∂/∂negative_j = p_j/(3T).
+  const rows = positive.map((p, i) => [p[0], ...negatives[i]].map((v) => v / T));
+  const expected = rows.map((z) => {
+    const e = z.map(Math.exp);
+    const sum = e.reduce((a, b) => a + b, 0);
+    return e.map((v, j) => (v / sum - (j === 0 ? 1 : 0)) / (3 * T));
+  });
+  const got = [dPos.arraySync() as number[][], dNeg.arraySync() as number[][]];
+  for (let i = 0; i < 3; i++) {
+    t.true(Math.abs(got[0][i][0] - expected[i][0]) < 1e-6, `row ${i} positive: ${got[0][i][0]} vs ${expected[i][0]}`);
+    for (let j = 0; j < 3; j++) t.true(Math.abs(got[1][i][j] - expected[i][j + 1]) < 1e-6, `row ${i} negative ${j}`);
+  }
+  // The gradients of one row sum to zero (softmax minus a one-hot).
+  t.true(Math.abs((got[0][0][0] + got[1][0].reduce((a, b) => a + b, 0))) < 1e-6);
+});
+
+test('logits far beyond exp range (τ 0.07, similarities ±1 scaled up) give a finite loss and gradient', (t) => {
+  const p = tf.tensor2d([[60], [-60]]);
+  const n = tf.tensor2d([[-60, 50], [60, 59]]);
+  const [dp, dn] = tf.grads((a: tf.Tensor, b: tf.Tensor) => new InfoNceLoss(0.07, false).compute(a as tf.Tensor2D, b as tf.Tensor2D).loss)([p, n]);
+  const loss = new InfoNceLoss(0.07, false).compute(p, n).loss.dataSync()[0];
+  // row 0: the positive wins by 10/0.07: loss ≈ 0; row 1: the positive loses by 120/0.07 ≈ 1714.3 (plus log(1+e^{-1/0.07}))
+  t.true(Math.abs(loss - (120 / 0.07) / 2) < 1e-2, `loss ${loss}`);
+  for (const v of [...dp.dataSync(), ...dn.dataSync()]) t.true(Number.isFinite(v));
+});

@@ -1,6 +1,6 @@
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
-import { useCpu } from '../helpers/tf.js';
+import { maxAbsDiff, useCpu } from '../helpers/tf.js';
 import { Random, type SetupContext} from '../../src/index.js';
 import { QueueDictionary } from '../../plugins/queue/index.js';
 
@@ -88,4 +88,14 @@ test('updates leak no tensors', (t) => {
   for (let i = 0; i < 10; i++) q.update({ keys: k, queries: k });
   t.is(tf.memory().numTensors, before);
   q.dispose();
+});
+
+test('the gradient of the negatives reaches the queries only, and equals autodiff of q · queueᵀ', (t) => {
+  const dict = setupQueue(6, 2);
+  const q = tf.tensor2d([[0.2, -0.4], [0.5, 0.3]]);
+  const w = tf.tensor2d([[1, -2, 0.5, 3, 0, 1], [-1, 0.5, 2, 0, 1, -3]]);
+  const ours = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(dict.negativeSimilarities(x as tf.Tensor2D), w)))(q);
+  const reference = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x as tf.Tensor2D, dict.keys, false, true), w)))(q);
+  t.true(maxAbsDiff(ours, reference) < 1e-6);
+  t.true(maxAbsDiff(ours, tf.zerosLike(ours)) > 0.1);
 });

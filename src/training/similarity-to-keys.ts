@@ -1,0 +1,24 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * q·Kᵀ ([N,d] · [M,d]ᵀ → [N,M]) where K is a constant store of keys (a queue, a memory bank): the
+ * gradient flows to `queries` only (dq = ∂s · K), never to the store.
+ *
+ * Why not tf.matMul(q, keys, false, true): on wasm a product with either operand transposed runs a
+ * scalar loop, while the untransposed product runs XNNPACK, and autodiff of a transposed product makes
+ * another transposed product. Here both directions are untransposed: forward as (K · qᵀ)ᵀ, backward as
+ * ∂s · K. With InfoNceLoss's own gradient, the dictionary + loss part of a wasm step is 4.9× faster at
+ * K 4096 and 6.2× at K 65536 (`npx tsx bench/head.ts`, bench/RESULTS.md).
+ */
+export function similarityToKeys(queries: tf.Tensor2D, keys: tf.Tensor2D): tf.Tensor2D {
+  const node = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [q, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+    // Saved, not captured: a caller may free `keys` (e.g. a gathered sample) before backprop runs.
+    save([keys]);
+    return {
+      value: tf.transpose(tf.matMul(keys, tf.transpose(q))) as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.matMul(dy as tf.Tensor2D, saved[0] as tf.Tensor2D)],
+    };
+  });
+  return node(queries) as tf.Tensor2D;
+}
