@@ -248,7 +248,12 @@ export async function profileStep(f: () => void): Promise<{ peakBytes: number; s
     const byName = new Map<string, KernelStat>();
     let kernels = 0;
     const backend = tf.getBackend();
+    // MOCO_BENCH_TRACE=Tile,Identity prints every call of those kernels with its shapes and time.
+    const trace = new Set((process.env.MOCO_BENCH_TRACE ?? '').split(',').filter(Boolean));
     for (const k of info.kernels) {
+      if (trace.has(k.name)) {
+        console.error(`  trace ${k.name} ${Number(k.kernelTimeMs).toFixed(2)} ms in ${JSON.stringify(k.inputShapes)} out ${JSON.stringify(k.outputShapes)}`);
+      }
       // Op scopes and tf.customGrad nodes ('unnamed scope') wrap kernels that are listed themselves.
       if (k.name.endsWith('__op') || tf.getKernel(k.name, backend) == null) continue;
       kernels++;

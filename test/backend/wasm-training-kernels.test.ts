@@ -63,6 +63,7 @@ test.serial('registration reports what it did and is idempotent', (t) => {
     DepthwiseConv2dNativeBackpropInput: 'registered',
     UnsortedSegmentSum: 'registered',
     Conv2DBackpropInput: 'replaced',
+    Identity: 'replaced',
   });
   const second = registerWasmTrainingKernels();
   t.true(Object.values(second).every((outcome) => outcome === 'already-registered'));
@@ -72,6 +73,28 @@ test.serial('registration reports what it did and is idempotent', (t) => {
   const stock = getStockKernel('Conv2DBackpropInput', 'wasm');
   t.truthy(stock);
   t.not(stock, tf.getKernel('Conv2DBackpropInput', 'wasm'));
+});
+
+test.serial('Identity (what tfjs runs for every tensor a gradient saves) shares memory instead of copying, and stays correct', (t) => {
+  registerWasmTrainingKernels();
+  const x = tf.tensor2d([[1, 2], [3, 4]]);
+  const before = tf.memory().numDataBuffers;
+  const y = tf.clone(x);
+  t.is(tf.memory().numDataBuffers, before, 'no new buffer for the clone');
+  t.deepEqual(y.arraySync(), [[1, 2], [3, 4]]);
+  x.dispose(); // the clone keeps its own reference
+  t.deepEqual(y.arraySync(), [[1, 2], [3, 4]]);
+  y.dispose();
+  t.is(tf.memory().numDataBuffers, before - 1, 'the buffer is freed with its last reference');
+  // Strings go to the stock kernel.
+  const s = tf.tensor1d(['a', 'b'], 'string');
+  t.deepEqual(tf.clone(s).arraySync(), ['a', 'b']);
+  // A gradient whose saved tensors are clones: d/dx Σ exp(x)·x = exp(x)(1 + x).
+  const v = tf.tensor1d([0, 1, -2]);
+  const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.exp(a), a)))(v);
+  const expected = [0, 1, -2].map((a) => Math.exp(a) * (1 + a));
+  t.true(maxAbsError(g.dataSync(), Float32Array.from(expected)) < 1e-6);
+  tf.dispose([s, v, g]);
 });
 
 test.serial('Conv2DBackpropFilter matches the cpu stock kernel', async (t) => {
