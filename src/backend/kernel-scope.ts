@@ -43,6 +43,14 @@ export class KernelScope {
     return this.run('Slice', { x }, { begin, size });
   }
 
+  /** A tensor of the given values on this backend (host → backend copy), disposed with the scope. */
+  constant(shape: number[], dtype: 'float32' | 'int32', values: Float32Array | Int32Array): tf.TensorInfo {
+    const dataId = this.backend.write(values, shape, dtype);
+    const info: tf.TensorInfo = { dataId, shape, dtype };
+    this.intermediates.push(info);
+    return info;
+  }
+
   /**
    * Hands one reference to `info` to the caller (the engine): an intermediate leaves the dispose
    * list; anything else (a kernel input passed through unchanged) gets an extra reference, as

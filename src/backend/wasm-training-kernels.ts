@@ -25,6 +25,7 @@ import {
   depthwiseBackpropInputAsConv,
   type DepthwiseBackpropAttrs,
 } from './depthwise-backprop-as-conv.js';
+import { conv2dBackpropInputSubPixel, subPixelPlan } from './conv-backprop-input-subpixel.js';
 import { withKernelScope } from './kernel-scope.js';
 import {
   getStockKernel,
@@ -48,7 +49,7 @@ interface WasmBackendLike extends tf.KernelBackend {
  * Which Conv2DBackpropInput runs on wasm: 'auto' = the XNNPACK conv formulation where measured
  * faster (see shouldUseConvBackpropInput), 'conv' = always that, 'stock' = always wasm's own.
  */
-export type BackpropInputPolicy = 'auto' | 'conv' | 'stock';
+export type BackpropInputPolicy = 'auto' | 'conv' | 'subpixel' | 'stock';
 let backpropInputPolicy: BackpropInputPolicy = 'auto';
 
 /** For benchmarks and tests: choose how the replaced wasm Conv2DBackpropInput dispatches. */
@@ -99,7 +100,13 @@ function conv2DBackpropInputKernel(params: KernelParams): tf.TensorInfo {
   if (backpropInputPolicy !== 'stock' && a.dataFormat !== 'NCHW') {
     const info = tf.backend_util.computeConv2DInfo(
       a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode);
-    if (backpropInputPolicy === 'conv' || shouldUseConvBackpropInput(info)) {
+    const big = shouldUseConvBackpropInput(info);
+    if (backpropInputPolicy === 'subpixel' || (backpropInputPolicy === 'auto' && big)) {
+      if (info.strideHeight === info.strideWidth && subPixelPlan(info) != null) {
+        return withKernelScope(WASM, backend as tf.KernelBackend, (scope) => conv2dBackpropInputSubPixel(scope, dy, filter, a)!);
+      }
+    }
+    if (backpropInputPolicy !== 'auto' || big) {
       return withKernelScope(WASM, backend as tf.KernelBackend, (scope) => conv2dBackpropInputAsConv(scope, dy, filter, a));
     }
   }

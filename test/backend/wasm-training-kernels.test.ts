@@ -16,6 +16,7 @@ import {
   setWasmBackpropInputPolicy,
   shouldUseConvBackpropInput,
 } from '../../src/backend/wasm-training-kernels.js';
+import { subPixelPlan } from '../../src/backend/conv-backprop-input-subpixel.js';
 import { float32Tolerance, maxAbsError, runKernelOn, seededValues } from './harness.js';
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
@@ -118,13 +119,23 @@ test.serial('Conv2DBackpropFilter matches the cpu stock kernel', async (t) => {
   t.log(`Conv2DBackpropFilter: max abs error ${worst.toExponential(2)} over ${convCases().length} cases`);
 });
 
-for (const policy of ['conv', 'auto'] as const) {
+/** convCases plus even sizes, where the sub-pixel route applies to strided layers. */
+function inputGradCases(): ConvCase[] {
+  const even: ConvCase[] = [];
+  for (const [h, w] of [[8, 8], [10, 6]] as const) {
+    for (const pad of PADS) for (const [fh, fw] of [[3, 3], [2, 3], [5, 5], [1, 1]] as const) even.push({ h, w, stride: 2, pad, fh, fw });
+  }
+  return [...convCases(), ...even];
+}
+
+for (const policy of ['conv', 'subpixel', 'auto'] as const) {
   test.serial(`Conv2DBackpropInput (policy ${policy}) matches the cpu stock kernel`, async (t) => {
     registerWasmTrainingKernels();
     setWasmBackpropInputPolicy(policy);
     try {
       let worst = 0;
-      for (const c of convCases()) {
+      let subPixel = 0;
+      for (const c of inputGradCases()) {
         const [n, ci, co] = [3, 4, 2];
         const info = tf.backend_util.computeConv2DInfo([n, c.h, c.w, ci], [c.fh, c.fw, ci, co], c.stride, 1, c.pad);
         const inputs = {
@@ -132,6 +143,7 @@ for (const policy of ['conv', 'auto'] as const) {
           filter: { values: seededValues(c.fh * c.fw * ci * co, 4), shape: [c.fh, c.fw, ci, co] },
         };
         const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', inputShape: [n, c.h, c.w, ci] };
+        if (subPixelPlan(info) != null) subPixel++;
         const ref = await runKernelOn('cpu', 'Conv2DBackpropInput', inputs, attrs);
         const got = await runKernelOn('wasm', 'Conv2DBackpropInput', inputs, attrs);
         t.deepEqual(got.shape, ref.shape, describe(c));
@@ -139,7 +151,9 @@ for (const policy of ['conv', 'auto'] as const) {
         t.true(err <= float32Tolerance(ref.values, c.fh * c.fw * co), `${describe(c)}: error ${err}`);
         worst = Math.max(worst, err);
       }
-      t.log(`Conv2DBackpropInput (${policy}): max abs error ${worst.toExponential(2)}`);
+      // The even strided cases with filters wider than the stride take the sub-pixel route.
+      t.true(subPixel >= 24, `${subPixel} sub-pixel cases`);
+      t.log(`Conv2DBackpropInput (${policy}): max abs error ${worst.toExponential(2)} over ${inputGradCases().length} cases, ${subPixel} sub-pixel-shaped`);
     } finally {
       setWasmBackpropInputPolicy('auto');
     }
@@ -394,6 +408,14 @@ test.serial('each kernel leaves no intermediate buffer behind', async (t) => {
     const runs: Array<() => tf.Tensor> = [
       () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 4, 4] }) as tf.Tensor,
       () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: [3, 7, 7, 4] }) as tf.Tensor,
+      () => {
+        setWasmBackpropInputPolicy('subpixel'); // an even input: the sub-pixel route
+        try {
+          return tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: [3, 8, 8, 4] }) as tf.Tensor;
+        } finally {
+          setWasmBackpropInputPolicy('conv');
+        }
+      },
       () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: 2, dilations: 1, pad: 'same', filterShape: [3, 3, 4, 1] }) as tf.Tensor,
       () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: dwFilter }, { strides: 2, dilations: 1, pad: 'same', inputShape: [3, 7, 7, 4] }) as tf.Tensor,
       () => tf.engine().runKernel('UnsortedSegmentSum', { x, segmentIds: ids }, { numSegments: 3 }) as tf.Tensor,
