@@ -16,6 +16,8 @@ import { attachHead, copyWeightsByLayerName, disposeHead, pairWeights, rebuildEn
 import { groupSizes } from '../layers/group-batch-normalization.js';
 import { Random } from './random.js';
 import { withWeightDecay } from './weight-decay.js';
+import { ReplicaGroup } from '../parallel/replica-group.js';
+import { buffersOf, fromHost, toHost, type HostTensor } from '../parallel/replica-messages.js';
 
 export const fitOptionsSchema = z
   .object({
@@ -32,6 +34,17 @@ export const fitOptionsSchema = z
     checkpointEvery: z
       .union([z.object({ steps: z.number().int().min(1) }).strict(), z.object({ epochs: z.number().int().min(1) }).strict()])
       .optional(),
+    /**
+     * Threads to train on (data parallel, src/parallel/replica-group.ts): this one plus workers − 1 worker
+     * threads, each with its own backend, each computing a share of every batch. Default 1.
+     */
+    workers: z.number().int().min(1).max(64).default(1),
+    /**
+     * With workers > 1: module specifiers (URLs or package paths) the worker threads import to get the run's
+     * plugins; each module exports them as `plugins`, `builtinPlugins` or default (e.g. 'tfjs-moco/plugins').
+     * A backbone with custom layers also needs a module here that registers them.
+     */
+    workerPlugins: z.array(z.string().min(1)).optional(),
   })
   .strict();
 export type FitOptions = z.input<typeof fitOptionsSchema>;
@@ -209,6 +222,18 @@ export class MocoTrainer {
         `microBatch: ${micro} would split each batch of ${opts.batchSize}, but dictionary '${s.dictionary.id}' takes its negatives from the batch, so K would shrink to the micro-batch; set microBatch to 0 (or at least batchSize), or lower batchSize`,
       ]);
     }
+    if (opts.workers > 1) {
+      if (!opts.workerPlugins?.length) {
+        throw configErrorFromLines([
+          `fit.workerPlugins: workers: ${opts.workers} trains in worker threads, which load the run's plugins by module; give the modules, e.g. workerPlugins: ['tfjs-moco/plugins'] (or set workers to 1)`,
+        ]);
+      }
+      if (s.dictionary.negativesFromBatch) {
+        throw configErrorFromLines([
+          `fit.workers: ${opts.workers} would split each batch of ${opts.batchSize}, but dictionary '${s.dictionary.id}' takes its negatives from the batch, so K would shrink to a worker's share; set workers to 1`,
+        ]);
+      }
+    }
     const datasetSize = opts.datasetSize ?? (Number.isFinite(dataset.size) && dataset.size > 0 ? dataset.size : undefined);
     const stepsPerEpoch = opts.stepsPerEpoch ?? (datasetSize ? Math.ceil(datasetSize / opts.batchSize) : undefined);
     const totalSteps = stepsPerEpoch ? stepsPerEpoch * opts.epochs : undefined;
@@ -239,9 +264,11 @@ export class MocoTrainer {
       startEpoch: this.position.epoch,
     });
     let reason: 'completed' | 'stopped' = 'completed';
+    let group: ReplicaGroup | undefined;
     this.fitting = true;
     try {
       if (!this.dictionaryReady) this.prepareDictionary({ dim: this.config.head.dim, batchSize: opts.batchSize, datasetSize, totalSteps });
+      if (opts.workers > 1) group = await ReplicaGroup.start(this, opts.workers, opts.workerPlugins!);
       // A step checkpoint due at an epoch's last step waits for the epoch's end (and its tasks).
       let checkpointPending = false;
       epochs: while (this.position.epoch < opts.epochs) {
@@ -267,7 +294,7 @@ export class MocoTrainer {
           const ctx: StepContext = { epoch: this.position.epoch, step: this.position.step, progress, random: this.random };
           let result: { loss: number; accuracy: number; batch: number };
           try {
-            result = this.trainStep(r.value as Element, ctx, progress);
+            result = group ? await this.trainStepParallel(group, r.value as Element, ctx, progress) : this.trainStep(r.value as Element, ctx, progress);
           } finally {
             tf.dispose(r.value as tf.TensorContainer);
           }
@@ -345,6 +372,7 @@ export class MocoTrainer {
       this.events.emit({ type: 'error', message: err instanceof Error ? err.message : String(err), step: this.position.step });
       throw err;
     } finally {
+      await group?.close();
       this.fitting = false;
       this.events.endRun();
     }
@@ -362,13 +390,8 @@ export class MocoTrainer {
    * encoder's update and the dictionary's enqueue.
    */
   trainStep(element: Element, ctx: StepContext, progress: number): { loss: number; accuracy: number; batch: number } {
-    const s = this.strategies;
     const kept: tf.Tensor[] = [];
-    const { images, indices } = readElement(element);
-    if (indices) kept.push(indices);
-    if (s.dictionary.requiresIndices && !indices) {
-      throw new Error(`dictionary '${s.dictionary.id}' needs each image's data-set index: give fit() a dataset of {xs, index} elements (imageSetToDataset does).`);
-    }
+    const { images, indices } = this.readBatch(element, kept);
     this.optimizer.setLearningRate(learningRateAt(this.config.optimizer, progress));
     const keep = <T extends tf.Tensor>(t: T): T => {
       kept.push(tf.keep(t));
@@ -376,55 +399,11 @@ export class MocoTrainer {
     };
     try {
       const stats = tf.tidy(() => {
-        const x = images.dtype === 'float32' ? images : tf.div(tf.cast(images, 'float32'), 255);
-        const [v1, v2] = s.augmentation.views(x as tf.Tensor4D, ctx);
-        const n = x.shape[0];
-        const chunks = microBatches(n, this.config.microBatch);
-        // One forward/backward per micro-batch, gradients summed, weighted by its share of the batch: the mean
-        // loss over the batch has the same gradient (all micro-batches see the same dictionary, updated after).
-        // BatchNorm then computes its statistics per micro-batch, as per-GPU BN does.
-        const pairKeys: tf.Tensor2D[][] = [];
-        const pairQueries: tf.Tensor2D[][] = [];
-        let grads: tf.NamedTensorMap | undefined;
-        let loss: tf.Scalar | undefined;
-        let accuracy: tf.Scalar | undefined;
-        for (const [start, size] of chunks) {
-          const part = <T extends tf.Tensor>(t: T): T => (chunks.length === 1 ? t : (tf.slice(t, start, size) as T));
-          const weight = size / n;
-          const previous = [grads, loss, accuracy];
-          const next = tf.tidy(() => {
-            const r = this.lossAndGradients(part(v1), part(v2), indices && part(indices), ctx, keep);
-            r.queries.forEach((q, p) => (pairQueries[p] ??= []).push(q));
-            r.keys.forEach((k, p) => (pairKeys[p] ??= []).push(k));
-            const scale = <T extends tf.Tensor>(t: T): T => (weight === 1 ? t : (tf.mul(t, weight) as T));
-            const g: tf.NamedTensorMap = {};
-            for (const [name, grad] of Object.entries(r.grads)) g[name] = grads ? tf.add(grads[name], scale(grad)) : scale(grad);
-            return {
-              grads: g,
-              loss: (loss ? tf.add(loss, scale(r.value)) : scale(r.value)) as tf.Scalar,
-              accuracy: (accuracy ? tf.add(accuracy, scale(r.accuracy)) : scale(r.accuracy)) as tf.Scalar,
-            };
-          });
-          tf.dispose(previous.flatMap((v) => (v === undefined ? [] : v instanceof tf.Tensor ? [v] : Object.values(v))));
-          ({ grads, loss, accuracy } = next);
-        }
-        const update = withWeightDecay(grads!, this.trainable, this.config.optimizer.weightDecay);
-        this.optimizer.applyGradients(update as unknown as Parameters<tf.MomentumOptimizer["applyGradients"]>[0]);
-        // After the query encoder's step: the key encoder follows, the dictionary takes the keys (pair by pair,
-        // micro-batches in order, so rows stay aligned with the indices).
-        if (this.key) s.update.update(this.pairs, ctx);
-        const keys = pairKeys.flat();
-        const queries = pairQueries.flat();
-        const allIndices = indices ? (pairKeys.length === 1 ? indices : tf.concat(pairKeys.map(() => indices))) : undefined;
-        s.dictionary.update(
-          {
-            keys: keys.length === 1 ? keys[0] : tf.concat(keys),
-            queries: queries.length === 1 ? queries[0] : tf.concat(queries),
-            indices: allIndices as tf.Tensor1D | undefined,
-          },
-          ctx,
-        );
-        return tf.stack([loss!, accuracy!]);
+        const [v1, v2] = this.views(images, ctx);
+        const n = v1.shape[0];
+        const share = this.computeShare(v1, v2, indices, ctx, n, keep);
+        this.applyUpdate(share.grads, flattenPairs(share.pairKeys), flattenPairs(share.pairQueries), pairIndices(indices, share.pairKeys.length), ctx);
+        return tf.stack([share.loss, share.accuracy]);
       });
       const [loss, accuracy] = stats.dataSync();
       stats.dispose();
@@ -432,6 +411,164 @@ export class MocoTrainer {
     } finally {
       tf.dispose(kept);
     }
+  }
+
+  /**
+   * trainStep on a group of workers: this thread makes the views (so the augmentation draws are the one-thread
+   * run's), keeps the first share and sends one to each replica; then it sums the shares' gradients, losses
+   * and keys in share order, applies the update and sends it to the replicas (src/parallel/replica-group.ts).
+   */
+  async trainStepParallel(group: ReplicaGroup, element: Element, ctx: StepContext, progress: number): Promise<{ loss: number; accuracy: number; batch: number }> {
+    const kept: tf.Tensor[] = [];
+    const keep = <T extends tf.Tensor>(t: T): T => {
+      kept.push(tf.keep(t));
+      return t;
+    };
+    try {
+      const { images, indices } = this.readBatch(element, kept);
+      const learningRate = learningRateAt(this.config.optimizer, progress);
+      this.optimizer.setLearningRate(learningRate);
+      const [v1, v2] = tf.tidy(() => this.views(images, ctx)).map(keep);
+      const n = v1.shape[0];
+      const shares = microBatches(n, Math.ceil(n / group.size));
+      const position = { epoch: ctx.epoch, step: ctx.step, progress: ctx.progress };
+      const part = <T extends tf.Tensor>(t: T, [start, size]: [number, number]): T => tf.slice(t, start, size) as T;
+      const hostPart = (t: tf.Tensor, sh: [number, number]): HostTensor => {
+        const p = part(t, sh);
+        try {
+          return toHost(p);
+        } finally {
+          p.dispose();
+        }
+      };
+      const messages = shares.slice(1).map((sh) => ({
+        type: 'share' as const,
+        position,
+        batchSize: n,
+        v1: hostPart(v1, sh),
+        v2: hostPart(v2, sh),
+        indices: indices && hostPart(indices, sh),
+      }));
+      const pending = group.shares(messages, messages.map((m) => buffersOf([m.v1, m.v2, m.indices])));
+      // This thread's share, while the replicas compute theirs.
+      const local = tf.tidy(() => {
+        const first = shares[0];
+        const r = this.computeShare(part(v1, first), part(v2, first), indices && part(indices, first), ctx, n, keep);
+        return { grads: this.trainable.map((v) => r.grads[v.name]), loss: r.loss, accuracy: r.accuracy, pairKeys: r.pairKeys, pairQueries: r.pairQueries };
+      });
+      let remote: Awaited<typeof pending>;
+      try {
+        remote = await pending;
+      } catch (err) {
+        tf.dispose([...local.grads, local.loss, local.accuracy, ...local.pairKeys, ...local.pairQueries]);
+        throw err;
+      }
+      const stats = tf.tidy(() => {
+        // Summed in share order, as trainStep sums its micro-batches: the same numbers as one thread.
+        const grads: tf.NamedTensorMap = {};
+        this.trainable.forEach((v, i) => {
+          grads[v.name] = remote.reduce((g, r) => tf.add(g, fromHost(r.grads[i])), local.grads[i]);
+        });
+        const loss = remote.reduce((l, r) => tf.add(l, tf.scalar(r.loss)), local.loss as tf.Tensor);
+        const accuracy = remote.reduce((a, r) => tf.add(a, tf.scalar(r.accuracy)), local.accuracy as tf.Tensor);
+        const byPair = (mine: tf.Tensor2D[], theirs: (r: (typeof remote)[number]) => HostTensor[]) =>
+          mine.map((m, p) => (remote.length === 0 ? m : (tf.concat([m, ...remote.map((r) => fromHost(theirs(r)[p]) as tf.Tensor2D)]) as tf.Tensor2D)));
+        const keys = flattenPairs(byPair(local.pairKeys, (r) => r.pairKeys));
+        const queries = flattenPairs(byPair(local.pairQueries, (r) => r.pairQueries));
+        const allIndices = pairIndices(indices, local.pairKeys.length);
+        group.apply({
+          type: 'apply',
+          position,
+          learningRate,
+          grads: this.trainable.map((v) => toHost(grads[v.name])),
+          keys: toHost(keys),
+          queries: toHost(queries),
+          indices: allIndices && toHost(allIndices),
+        });
+        this.applyUpdate(grads, keys, queries, allIndices, ctx);
+        return tf.stack([loss, accuracy]);
+      });
+      tf.dispose([...local.grads, local.loss, local.accuracy, ...local.pairKeys, ...local.pairQueries]);
+      const [loss, accuracy] = stats.dataSync();
+      stats.dispose();
+      return { loss, accuracy, batch: images.shape[0] };
+    } finally {
+      tf.dispose(kept);
+    }
+  }
+
+  /** The batch's images and (when given) data-set indices; the indices go to `kept`. */
+  readBatch(element: Element, kept: tf.Tensor[]): { images: tf.Tensor4D; indices?: tf.Tensor1D } {
+    const { images, indices } = readElement(element);
+    if (indices) kept.push(indices);
+    if (this.strategies.dictionary.requiresIndices && !indices) {
+      throw new Error(`dictionary '${this.strategies.dictionary.id}' needs each image's data-set index: give fit() a dataset of {xs, index} elements (imageSetToDataset does).`);
+    }
+    return { images, indices };
+  }
+
+  /** The two augmented views of a batch (float32 in [0,1]). */
+  views(images: tf.Tensor4D, ctx: StepContext): [tf.Tensor4D, tf.Tensor4D] {
+    const x = images.dtype === 'float32' ? images : tf.div(tf.cast(images, 'float32'), 255);
+    return this.strategies.augmentation.views(x as tf.Tensor4D, ctx);
+  }
+
+  /**
+   * Loss, accuracy and gradients of one share of a batch of `batchSize` images, each scaled by the share's
+   * part of the batch (a share is the whole batch on one thread, or one worker's part). The share runs in
+   * micro-batches of `microBatch` images: one forward/backward each, gradients summed, weighted by size; the
+   * mean loss over the batch has the same gradient (all micro-batches see the same dictionary, updated
+   * after). BatchNorm then computes its statistics per micro-batch, as per-GPU BN does.
+   */
+  computeShare(
+    v1: tf.Tensor4D,
+    v2: tf.Tensor4D,
+    indices: tf.Tensor1D | undefined,
+    ctx: StepContext,
+    batchSize: number,
+    keep: <T extends tf.Tensor>(t: T) => T,
+  ): ShareResult {
+    const chunks = microBatches(v1.shape[0], this.config.microBatch);
+    const pairKeys: tf.Tensor2D[][] = [];
+    const pairQueries: tf.Tensor2D[][] = [];
+    let grads: tf.NamedTensorMap | undefined;
+    let loss: tf.Scalar | undefined;
+    let accuracy: tf.Scalar | undefined;
+    for (const [start, size] of chunks) {
+      const part = <T extends tf.Tensor>(t: T): T => (chunks.length === 1 ? t : (tf.slice(t, start, size) as T));
+      const weight = size / batchSize;
+      const previous = [grads, loss, accuracy];
+      const next = tf.tidy(() => {
+        const r = this.lossAndGradients(part(v1), part(v2), indices && part(indices), ctx, keep);
+        r.queries.forEach((q, p) => (pairQueries[p] ??= []).push(q));
+        r.keys.forEach((k, p) => (pairKeys[p] ??= []).push(k));
+        const scale = <T extends tf.Tensor>(t: T): T => (weight === 1 ? t : (tf.mul(t, weight) as T));
+        const g: tf.NamedTensorMap = {};
+        for (const [name, grad] of Object.entries(r.grads)) g[name] = grads ? tf.add(grads[name], scale(grad)) : scale(grad);
+        return {
+          grads: g,
+          loss: (loss ? tf.add(loss, scale(r.value)) : scale(r.value)) as tf.Scalar,
+          accuracy: (accuracy ? tf.add(accuracy, scale(r.accuracy)) : scale(r.accuracy)) as tf.Scalar,
+        };
+      });
+      tf.dispose(previous.flatMap((v) => (v === undefined ? [] : v instanceof tf.Tensor ? [v] : Object.values(v))));
+      ({ grads, loss, accuracy } = next);
+    }
+    return { grads: grads!, loss: loss!, accuracy: accuracy!, pairKeys: pairKeys.map((k) => concatRows(k)), pairQueries: pairQueries.map((q) => concatRows(q)) };
+  }
+
+  /**
+   * The step's updates, after every share's gradients are summed (`grads` by variable name, before weight
+   * decay): SGD on the query encoder, then the key encoder follows and the dictionary takes the keys (pair by
+   * pair, shares in order, so rows stay aligned with the indices). Order as in Algorithm 1.
+   */
+  applyUpdate(grads: tf.NamedTensorMap, keys: tf.Tensor2D, queries: tf.Tensor2D, indices: tf.Tensor1D | undefined, ctx: StepContext): void {
+    tf.tidy(() => {
+      const update = withWeightDecay(grads, this.trainable, this.config.optimizer.weightDecay);
+      this.optimizer.applyGradients(update as unknown as Parameters<tf.MomentumOptimizer['applyGradients']>[0]);
+      if (this.key) this.strategies.update.update(this.pairs, ctx);
+      this.strategies.dictionary.update({ keys, queries, indices }, ctx);
+    });
   }
 
   /**
@@ -498,6 +635,32 @@ export class MocoTrainer {
   get trainableVariables(): readonly tf.Variable[] {
     return this.trainable;
   }
+}
+
+/** What one share of a batch contributes to a step (see MocoTrainer.computeShare). */
+export interface ShareResult {
+  /** Gradients by variable name, scaled by the share's part of the batch. */
+  grads: tf.NamedTensorMap;
+  loss: tf.Scalar;
+  accuracy: tf.Scalar;
+  /** Keys and queries per view pair (one pair, two for a symmetric loss), rows in batch order. */
+  pairKeys: tf.Tensor2D[];
+  pairQueries: tf.Tensor2D[];
+}
+
+function concatRows(parts: tf.Tensor2D[]): tf.Tensor2D {
+  return parts.length === 1 ? parts[0] : (tf.concat(parts) as tf.Tensor2D);
+}
+
+/** Per-pair rows (pair-major) as the dictionary takes them. */
+export function flattenPairs(pairs: tf.Tensor2D[]): tf.Tensor2D {
+  return concatRows(pairs);
+}
+
+/** The batch's indices once per view pair, aligned with flattenPairs' rows. */
+export function pairIndices(indices: tf.Tensor1D | undefined, pairs: number): tf.Tensor1D | undefined {
+  if (!indices) return undefined;
+  return pairs === 1 ? indices : (tf.concat(Array.from({ length: pairs }, () => indices)) as tf.Tensor1D);
 }
 
 /** [start, size] of consecutive micro-batches of at most `limit` images (0: the whole batch), near-equal in size. */

@@ -1,0 +1,84 @@
+// Data-parallel training (fit option `workers`): a step on two threads is the one-thread step with
+// microBatch = batch/2, number for number; failures and bad options are reported, not hung on.
+import test from 'ava';
+import * as tf from '@tensorflow/tfjs-core';
+import { maxAbsDiff } from '../helpers/tf.js';
+import { randomImages, tinyBackbone } from '../helpers/tiny.js';
+import { ConfigError, createMoco, selectBackend, type FitOptions, type MocoConfigInput } from '../../src/index.js';
+import { builtinPlugins } from '../../plugins/index.js';
+import { liveReplicaWorkers } from '../../src/parallel/replica-group.js';
+
+// The cpu backend as the workers select it (with the library's cpu training kernels): the same kernels on
+// every thread, so the same numbers.
+await selectBackend({ prefer: 'cpu', needsTraining: true, log: () => undefined });
+
+/** The built-in plugins, as a module the worker threads can import. */
+const PLUGINS = new URL('../../plugins/index.ts', import.meta.url).href;
+
+async function run(config: MocoConfigInput, fit: Partial<FitOptions>) {
+  const moco = createMoco({
+    backbone: tinyBackbone(8, 1, 4, 'dp', 5),
+    plugins: builtinPlugins,
+    // BatchNorm (the library's, hand-written gradient) with per-share statistics: shares = micro-batches.
+    config: { seed: 4, head: { dim: 8 }, dictionary: { size: 24 }, normalization: 'batchnorm', loss: { temperature: 0.2 }, ...config },
+  });
+  const losses: number[] = [];
+  const accuracies: number[] = [];
+  const tensors: number[] = [];
+  moco.on('step').subscribe((e) => {
+    losses.push(e.loss);
+    accuracies.push(e.pretextAccuracy);
+    tensors.push(tf.memory().numTensors);
+  });
+  await moco.fit(randomImages(32, 8, 1, 9), { epochs: 1, batchSize: 8, ...fit });
+  const weights = moco.queryEncoder!.trainableWeights.map((w) => tf.clone(w.read()));
+  // The key encoder's weights are not trainable (it follows by EMA): all but BatchNorm's moving statistics.
+  const keyWeights = moco.keyEncoder!.weights.filter((w) => !/moving_/.test(w.name)).map((w) => tf.clone(w.read()));
+  const queue = tf.clone(moco.internals.strategies.dictionary.state().tensors.queue);
+  moco.dispose();
+  return { losses, accuracies, tensors, weights, keyWeights, queue };
+}
+
+test.serial('two workers train exactly as one thread with micro-batches of half the batch', async (t) => {
+  const one = await run({ microBatch: 4 }, {});
+  const two = await run({}, { workers: 2, workerPlugins: [PLUGINS] });
+  t.is(one.losses.length, 4);
+  t.deepEqual(two.losses, one.losses, 'the same loss at every step');
+  t.deepEqual(two.accuracies, one.accuracies);
+  // Trainable weights, bit for bit (BatchNorm's moving statistics are each thread's own share's).
+  const worst = (a: tf.Tensor[], b: tf.Tensor[]) => Math.max(...a.map((w, i) => maxAbsDiff(w, b[i])));
+  t.is(worst(one.weights, two.weights), 0, 'query encoder');
+  t.is(one.keyWeights.length, one.weights.length);
+  t.is(worst(one.keyWeights, two.keyWeights), 0, 'key encoder (EMA of the query encoder)');
+  t.is(maxAbsDiff(one.queue, two.queue), 0, 'the same keys in the same order in the queue');
+  // Training moved the weights and filled the queue: not two untouched copies.
+  t.true(maxAbsDiff(one.weights[0], tinyBackbone(8, 1, 4, 'dp0', 5).trainableWeights[0].read()) > 1e-4);
+  // The main thread's tensors stay flat from step to step.
+  t.is(two.tensors[3], two.tensors[1], `numTensors by step: ${two.tensors.join(', ')}`);
+  t.is(liveReplicaWorkers(), 0, 'the worker threads ended with the fit');
+  tf.dispose([...one.weights, ...two.weights, ...one.keyWeights, ...two.keyWeights, one.queue, two.queue]);
+});
+
+test('workers without workerPlugins is refused, naming the option and the fix', async (t) => {
+  const moco = createMoco({ backbone: tinyBackbone(8, 1, 4, 'dpa'), plugins: builtinPlugins, config: { dictionary: { size: 16 } } });
+  const err = await t.throwsAsync(moco.fit(randomImages(16), { epochs: 1, batchSize: 8, workers: 2 }), { instanceOf: ConfigError });
+  t.regex(err!.message, /fit\.workerPlugins: workers: 2 trains in worker threads.*workerPlugins: \['tfjs-moco\/plugins'\]/);
+  moco.dispose();
+});
+
+test('workers with an in-batch dictionary is refused: K would shrink to a share', async (t) => {
+  const moco = createMoco({ backbone: tinyBackbone(8, 1, 4, 'dpb'), plugins: builtinPlugins, config: { preset: 'end-to-end' } });
+  const err = await t.throwsAsync(moco.fit(randomImages(16), { epochs: 1, batchSize: 8, workers: 2, workerPlugins: [PLUGINS] }), { instanceOf: ConfigError });
+  t.regex(err!.message, /fit\.workers: 2 would split each batch of 8, but dictionary 'in-batch'/);
+  moco.dispose();
+});
+
+test.serial('a worker that cannot start fails the fit with its reason, and no thread is left behind', async (t) => {
+  const moco = createMoco({ backbone: tinyBackbone(8, 1, 4, 'dpc'), plugins: builtinPlugins, config: { dictionary: { size: 16 } } });
+  const notPlugins = new URL('../helpers/tiny.ts', import.meta.url).href;
+  await t.throwsAsync(moco.fit(randomImages(16), { epochs: 1, batchSize: 8, workers: 2, workerPlugins: [notPlugins] }), {
+    message: /data-parallel worker 1: workerPlugins: module '.*tiny\.ts' exports no array of plugins/,
+  });
+  t.is(liveReplicaWorkers(), 0);
+  moco.dispose();
+});
