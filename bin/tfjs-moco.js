@@ -13,7 +13,9 @@ if (!compiled) {
   register();
 }
 const load = (path) => import(pathToFileURL(join(root, ...(compiled ? ['dist', `${path}.js`] : [`${path}.ts`]))).href);
-const [{ runCli, processIo }, { builtinPlugins }] = await Promise.all([load('src/cli/program'), load('plugins/index')]);
-const code = await runCli(process.argv.slice(2), processIo(builtinPlugins));
+const pluginsModule = pathToFileURL(join(root, ...(compiled ? ['dist', 'plugins/index.js'] : ['plugins/index.ts']))).href;
+const [{ runCli, processIo }, { builtinPlugins }] = await Promise.all([load('src/cli/program'), import(pluginsModule)]);
+// The plugins module goes along too: data-parallel worker threads (--workers) import it themselves.
+const code = await runCli(process.argv.slice(2), processIo(builtinPlugins, [pluginsModule]));
 // The wasm backend and open handles may keep the event loop alive: exit explicitly once output is flushed.
 process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

@@ -26,6 +26,8 @@ export async function measureSpeed(opts: {
   train: ImageSet;
   batchSize: number;
   steps?: number;
+  /** Data-parallel fit options (workers, workerPlugins), so the speed measured is the run's. */
+  parallel?: { workers?: number; workerPlugins?: string[] };
 }): Promise<Speed> {
   const started = performance.now();
   const backbone = opts.makeBackbone();
@@ -35,7 +37,7 @@ export async function measureSpeed(opts: {
   let infer = NaN;
   try {
     const steps = Math.max(2, opts.steps ?? 2);
-    await moco.fit(resumableImageDataset(opts.train, { seed: 1 }), { epochs: 1, batchSize: opts.batchSize, stepsPerEpoch: steps });
+    await moco.fit(resumableImageDataset(opts.train, { seed: 1 }), { epochs: 1, batchSize: opts.batchSize, stepsPerEpoch: steps, ...opts.parallel });
     const probe = subsetImageSet(opts.train, Array.from({ length: Math.min(opts.train.count, 512) }, (_, i) => i));
     const t0 = performance.now();
     extractFeatures(backbone, probe, { batchSize: 256 }).dispose();

@@ -37,6 +37,7 @@ export interface PretrainFlags {
   width?: number;
   /** Stop (with a checkpoint) after this many steps in all, as Ctrl-C would. */
   stopAfter?: number;
+  workers?: number;
 }
 
 /** What <out>/config.json holds: everything `resume` needs, and the record of what ran. */
@@ -81,6 +82,15 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** fit's data-parallel options for `run.workers` (nothing for one thread). */
+function parallelOptions(run: RunConfig, io: CliIo): { workers?: number; workerPlugins?: string[] } {
+  if (run.workers <= 1) return {};
+  if (!io.pluginModules?.length) {
+    throw new CliError(`workers: ${run.workers} trains in worker threads, which import the plugins by module; this host gave none (runCli's io.pluginModules; the tfjs-moco executable passes its own)`);
+  }
+  return { workers: run.workers, workerPlugins: [...io.pluginModules] };
+}
+
 export async function pretrainCommand(flags: PretrainFlags, io: CliIo): Promise<number> {
   const started = performance.now();
   const file = flags.config ? await readConfigFile(flags.config) : undefined;
@@ -89,6 +99,7 @@ export async function pretrainCommand(flags: PretrainFlags, io: CliIo): Promise<
     epochs: flags.epochs,
     batchSize: flags.batchSize,
     backend: flags.backend,
+    workers: flags.workers,
     seed: flags.seed,
     knnEvery: flags.knnEvery,
     minutes: flags.minutes,
@@ -117,8 +128,8 @@ export async function pretrainCommand(flags: PretrainFlags, io: CliIo): Promise<
       const steps = run.stepsPerEpoch ?? passSteps;
       plan = { epochs: run.epochs, stepsPerEpoch: run.stepsPerEpoch, batchSize: run.batchSize, totalSteps: run.epochs * steps, datasetSize: data.train.count, reason: 'epochs given' };
     } else {
-      io.err(`measuring speed (2 steps of batch ${run.batchSize})...`);
-      speed = await measureSpeed({ makeBackbone: () => buildEncoder(run.model, shape), plugins: io.plugins, mocoConfig, train: data.train, batchSize: run.batchSize });
+      io.err(`measuring speed (${run.workers > 1 ? `4 steps of batch ${run.batchSize} on ${run.workers} workers` : `2 steps of batch ${run.batchSize}`})...`);
+      speed = await measureSpeed({ makeBackbone: () => buildEncoder(run.model, shape), plugins: io.plugins, mocoConfig, train: data.train, batchSize: run.batchSize, parallel: parallelOptions(run, io), steps: run.workers > 1 ? 4 : undefined });
       const monitorImages = run.knnEvery > 0 ? evalImages(data.train, data.test, run.monitor.trainPerClass, run.monitor.testPerClass) : 0;
       const p = planRun({
         budgetSeconds: run.minutes * 60,
@@ -257,6 +268,7 @@ async function trainAndReport(job: Job): Promise<number> {
       stepsPerEpoch: plan.stepsPerEpoch,
       checkpointDir: join(out, CHECKPOINT_DIR),
       checkpointEvery: run.checkpointEvery,
+      ...parallelOptions(run, io),
     });
     view.stop();
     const encoder = moco.exportEncoder();
@@ -289,7 +301,7 @@ async function trainAndReport(job: Job): Promise<number> {
     const facts: [string, string][] = [
       ['data', `${record.data.train}${record.data.test ? `; evaluated on ${record.data.test}` : ''}`],
       ['encoder', `${run.model.name}${run.model.width ? ` (width ${run.model.width})` : ''}, ${countParams(encoder)} parameters`],
-      ['backend', `${record.backend.name} (${record.backend.package})`],
+      ['backend', `${record.backend.name} (${record.backend.package})${run.workers > 1 ? `, ${run.workers} workers (data parallel)` : ''}`],
       ['schedule', `${plan.epochs} epochs × ${plan.stepsPerEpoch ?? Math.ceil(plan.datasetSize / plan.batchSize)} steps of batch ${plan.batchSize} = ${plan.totalSteps} steps (${plan.reason})`],
       ['MoCo', describeMoco(record.moco)],
       ['wall time (this invocation)', `${seconds.toFixed(0)} s${plan.plannedTotalSeconds ? ` (planned ${plan.plannedTotalSeconds.toFixed(0)} s)` : ''}`],

@@ -44,13 +44,17 @@ function version(): string {
   return '0.0.0';
 }
 
-/** The process's stdout/stderr with the given plugins: what the `tfjs-moco` executable passes. */
-export function processIo(plugins: CliIo['plugins']): CliIo {
+/**
+ * The process's stdout/stderr with the given plugins: what the `tfjs-moco` executable passes. `pluginModules`:
+ * the modules exporting those plugins, for data-parallel worker threads (`--workers`).
+ */
+export function processIo(plugins: CliIo['plugins'], pluginModules?: readonly string[]): CliIo {
   return {
     out: (line) => process.stdout.write(line + '\n'),
     err: (line) => process.stderr.write(line + '\n'),
     tty: Boolean(process.stderr.isTTY),
     plugins,
+    pluginModules,
   };
 }
 
@@ -84,7 +88,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--data <spec>', 'fashion-mnist | idx:DIR | folder:DIR (default fashion-mnist)')
     .option('--out <dir>', 'output folder (default runs/<timestamp>)')
     .option('--epochs <n>', 'epochs (default: planned from the measured speed to fit --minutes)', integer(1))
-    .option('--batch-size <n>', 'images per step (default 256)', integer(2))
+    .option('--batch-size <n>', 'images per step (default 64)', integer(2))
+    .option('--workers <n>', 'threads to train on, data parallel (default 1; 2 uses both cores of a 2-core machine)', integer(1))
     .addOption(backendOption())
     .option('--seed <n>', 'seed of data order, augmentation and initialisation (default 0)', integer(0))
     .option('--knn-every <n>', 'kNN monitor every n epochs, 0 = off (default 1)', integer(0))

@@ -12,6 +12,11 @@ export interface CliIo {
   tty: boolean;
   /** The strategies available to `--config` (the executable passes `builtinPlugins`). */
   plugins: readonly MocoPlugin[];
+  /**
+   * Module specifiers exporting `plugins` (as `plugins`, `builtinPlugins` or default), for `--workers`: the
+   * worker threads import them (the executable passes its plugins/index module).
+   */
+  pluginModules?: readonly string[];
 }
 
 const pct = (v: number) => `${(100 * v).toFixed(1)} %`;

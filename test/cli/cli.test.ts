@@ -150,3 +150,18 @@ test.serial('an interrupted pretrain resumes to the planned end, with the result
   const straight = JSON.parse(await readFile(join(root, 'run', 'results.json'), 'utf8'));
   t.deepEqual(resumed, straight, 'the same final evaluation as the uninterrupted run');
 });
+
+test.serial('pretrain --workers 2 (the executable, data parallel) runs the planned steps and says so in the report', async (t) => {
+  const out = join(root, 'run-workers');
+  const r = await exe(['pretrain', '--config', configPath, '--data', `idx:${dataDir}`, '--out', out, '--workers', '2']);
+  t.is(r.code, 0, r.stderr);
+  const events = await readEvents(out);
+  t.is(events.filter((e) => e.type === 'step').length, 18);
+  t.like(events.find((e) => e.type === 'run-ended'), { reason: 'completed', steps: 18 });
+  t.like(JSON.parse(await readFile(join(out, 'config.json'), 'utf8')), { run: { workers: 2 } });
+  t.regex(await readFile(join(out, 'report.md'), 'utf8'), /\*\*backend\*\*: cpu \(.*\), 2 workers \(data parallel\)/);
+  // A host that gives no plugin modules (runCli's io) is told what is missing.
+  const missing = await cli(['pretrain', '--config', configPath, '--data', `idx:${dataDir}`, '--out', join(root, 'run-w2'), '--workers', '2']);
+  t.not(missing.code, 0);
+  t.regex(missing.err, /workers: 2 trains in worker threads, which import the plugins by module; this host gave none \(runCli's io\.pluginModules/);
+});
