@@ -31,7 +31,7 @@ import { conv2dBackpropFilterAsConv, type Conv2DBackpropFilterAttrs } from './co
 import { CPU_FAST_ELEMENTWISE_KERNELS } from './cpu-fast-elementwise.js';
 import { CPU_FAST_REDUCE_KERNELS } from './cpu-fast-reduce.js';
 import { withKernelScope } from './kernel-scope.js';
-import { getStockKernel, replaceKernel, type RegistrationOutcome } from './kernel-registration.js';
+import { getStockKernel, replaceKernel, requireStockKernel, type RegistrationOutcome } from './kernel-registration.js';
 
 const CPU = 'cpu';
 
@@ -58,6 +58,30 @@ export function stockConv2DBackpropFilter(): tf.KernelConfig {
 }
 
 /**
+ * TensorScatterUpdate that leaves its input alone. The stock cpu kernel scatters into the input tensor's own
+ * storage and returns a tensor sharing it, so every other holder of the input (a clone, a tensor saved for
+ * a gradient) sees the update: tfjs 4.22, `tf.tensorScatterUpdate(v, …)` changes `tf.clone(v)`. The queue
+ * dictionary enqueues with this kernel. Here the stock kernel gets a copy (one memcpy of the input).
+ */
+function tensorScatterUpdateKernel(params: KernelParams): tf.TensorInfo {
+  const { inputs, backend } = params;
+  const { tensor } = inputs as { tensor: tf.TensorInfo };
+  const cpu = backend as tf.KernelBackend & { makeTensorInfo(shape: number[], dtype: tf.DataType, values: unknown): tf.TensorInfo };
+  const copy = cpu.makeTensorInfo([...tensor.shape], tensor.dtype, (cpu.readSync(tensor.dataId) as tf.TypedArray).slice());
+  try {
+    return requireStockKernel(tf.TensorScatterUpdate, CPU).kernelFunc({ ...params, inputs: { ...inputs, tensor: copy } }) as tf.TensorInfo;
+  } finally {
+    cpu.disposeData(copy.dataId);
+  }
+}
+
+const TENSOR_SCATTER_UPDATE: tf.KernelConfig = {
+  kernelName: tf.TensorScatterUpdate,
+  backendName: CPU,
+  kernelFunc: tensorScatterUpdateKernel as tf.KernelFunc,
+};
+
+/**
  * Replaces the cpu Conv2DBackpropFilter kernel and the elementwise/reduction kernels listed in
  * CPU_FAST_ELEMENTWISE_KERNELS and CPU_FAST_REDUCE_KERNELS. Idempotent. Returns kernel name ->
  * outcome.
@@ -70,7 +94,7 @@ export function registerCpuTrainingKernels(): Record<string, RegistrationOutcome
       kernelFunc: conv2DBackpropFilterKernel as tf.KernelFunc,
     }),
   };
-  for (const config of [...CPU_FAST_ELEMENTWISE_KERNELS, ...CPU_FAST_REDUCE_KERNELS]) {
+  for (const config of [...CPU_FAST_ELEMENTWISE_KERNELS, ...CPU_FAST_REDUCE_KERNELS, TENSOR_SCATTER_UPDATE]) {
     report[config.kernelName] = replaceKernel(config);
   }
   return report;
@@ -81,4 +105,5 @@ export const CPU_REPLACED_KERNELS: readonly string[] = Object.freeze([
   tf.Conv2DBackpropFilter,
   ...CPU_FAST_ELEMENTWISE_KERNELS.map((c) => c.kernelName),
   ...CPU_FAST_REDUCE_KERNELS.map((c) => c.kernelName),
+  tf.TensorScatterUpdate,
 ]);

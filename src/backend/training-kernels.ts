@@ -8,14 +8,15 @@ import * as tf from '@tensorflow/tfjs-core';
  * The kernels one MoCo step dispatches (query encoder forward + backward with conv, BN, ReLU,
  * dense; key encoder forward; L2 normalization; InfoNCE logits and cross-entropy; momentum SGD;
  * EMA; queue update), recorded on cpu with tf.profile, plus GatherV2/UnsortedSegmentSum (shuffle-BN
- * and its gradient) and Transpose.
+ * and its gradient), Transpose, and what BatchNorm and the queue use on wasm (AvgPool,
+ * FusedDepthwiseConv2D: src/layers/channel-ops.ts; TensorScatterUpdate: the enqueue).
  */
 export const MOCO_TRAINING_KERNELS: readonly string[] = Object.freeze([
   'Abs', 'Add', 'BatchMatMul', 'Cast', 'Concat', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput',
   'Equal', 'Exp', 'FusedBatchNorm', 'FusedConv2D', 'GreaterEqual', 'Identity', 'Log', 'Max', 'Maximum',
   'Mean', 'Multiply', 'Neg', 'PadV2', 'Pow', 'RealDiv', 'Relu', 'Reshape', 'Rsqrt', 'Slice', 'SplitV',
   'Sqrt', 'Square', 'Step', 'Sub', 'Sum', 'Tile', 'ZerosLike', '_FusedMatMul', 'GatherV2',
-  'UnsortedSegmentSum', 'Transpose',
+  'UnsortedSegmentSum', 'Transpose', 'AvgPool', 'FusedDepthwiseConv2D', 'TensorScatterUpdate',
 ]);
 
 /** The names in `kernelNames` that have no kernel registered for `backendName`, in list order. */

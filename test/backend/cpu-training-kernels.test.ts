@@ -124,3 +124,23 @@ test.serial('is at least 10x faster than the stock kernel on x [8,16,16,16], 3x3
   t.true(err <= float32Tolerance(stock.out.dataSync(), 8 * 16 * 16), `error ${err}`);
   tf.dispose([x, dy, stock.out, ...fastRuns.map((r) => r.out)]);
 });
+
+test.serial('TensorScatterUpdate leaves its input and the input\'s clones unchanged (the stock cpu kernel writes into them)', (t) => {
+  const rows = () => tf.tensor2d([[1], [3]], [2, 1], 'int32');
+  const updates = () => tf.tensor2d([[7, 7], [9, 9]]);
+  // The stock kernel, as tfjs 4.22 ships it: the held clone changes.
+  restoreStockKernel('TensorScatterUpdate', 'cpu');
+  const v0 = tf.zeros([4, 2]);
+  const held0 = tf.clone(v0);
+  tf.tensorScatterUpdate(v0, rows(), updates());
+  t.deepEqual(held0.arraySync(), [[0, 0], [7, 7], [0, 0], [9, 9]], 'stock: the input was written in place');
+  // The library's kernel: the result is the scatter, the input and its clone keep their values.
+  registerCpuTrainingKernels();
+  t.true(isMocoKernel('TensorScatterUpdate', 'cpu'));
+  const v = tf.zeros([4, 2]);
+  const held = tf.clone(v);
+  const out = tf.tensorScatterUpdate(v, rows(), updates());
+  t.deepEqual(out.arraySync(), [[0, 0], [7, 7], [0, 0], [9, 9]]);
+  t.deepEqual(held.arraySync(), [[0, 0], [0, 0], [0, 0], [0, 0]]);
+  t.deepEqual(v.arraySync(), [[0, 0], [0, 0], [0, 0], [0, 0]]);
+});
