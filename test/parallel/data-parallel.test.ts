@@ -4,7 +4,11 @@ import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import { maxAbsDiff } from '../helpers/tf.js';
 import { randomImages, tinyBackbone } from '../helpers/tiny.js';
-import { ConfigError, createMoco, selectBackend, type FitOptions, type MocoConfigInput } from '../../src/index.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, createMoco, resumableImageDataset, resumeMoco, selectBackend, type FitOptions, type Moco, type MocoConfigInput } from '../../src/index.js';
+import { tinyImageSet } from '../checkpoint/helpers.js';
 import { builtinPlugins } from '../../plugins/index.js';
 import { liveReplicaWorkers } from '../../src/parallel/replica-group.js';
 
@@ -81,4 +85,43 @@ test.serial('a worker that cannot start fails the fit with its reason, and no th
   });
   t.is(liveReplicaWorkers(), 0);
   moco.dispose();
+});
+
+test.serial('a data-parallel run stopped, checkpointed and resumed on workers ends as the uninterrupted one', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'tfjs-moco-dp-'));
+  try {
+    const config: MocoConfigInput = { seed: 4, head: { dim: 8 }, dictionary: { size: 24 }, normalization: 'batchnorm', loss: { temperature: 0.2 } };
+    const fit = { epochs: 2, batchSize: 8, workers: 2, workerPlugins: [PLUGINS] };
+    const data = () => resumableImageDataset(tinyImageSet(24), { seed: 2 });
+    const trainable = (m: Moco) => m.queryEncoder!.trainableWeights.map((w) => tf.clone(w.read()));
+    // A: straight through, 6 steps.
+    const a = createMoco({ backbone: tinyBackbone(8, 1, 4, 'dpr', 5), plugins: builtinPlugins, config });
+    const lossesA: number[] = [];
+    a.on('step').subscribe((e) => lossesA.push(e.loss));
+    await a.fit(data(), fit);
+    const weightsA = trainable(a);
+    const queueA = tf.clone(a.internals.strategies.dictionary.state().tensors.queue);
+    a.dispose();
+    // B: stopped after step 2 (mid-epoch), checkpointed, disposed; C: resumed from disk, on workers again.
+    const b = createMoco({ backbone: tinyBackbone(8, 1, 4, 'dpr', 5), plugins: builtinPlugins, config });
+    const lossesB: number[] = [];
+    b.on('step').subscribe((e) => {
+      lossesB.push(e.loss);
+      if (e.step === 1) b.stop();
+    });
+    await b.fit(data(), fit);
+    await b.saveCheckpoint(dir);
+    b.dispose();
+    const c = await resumeMoco(dir, { plugins: builtinPlugins });
+    c.on('step').subscribe((e) => lossesB.push(e.loss));
+    await c.fit(data(), fit);
+    t.deepEqual(lossesB, lossesA, 'the same loss at every step');
+    const weightsC = trainable(c);
+    t.is(Math.max(...weightsA.map((w, i) => maxAbsDiff(w, weightsC[i]))), 0);
+    t.is(maxAbsDiff(queueA, c.internals.strategies.dictionary.state().tensors.queue), 0);
+    c.dispose();
+    tf.dispose([...weightsA, ...weightsC, queueA]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
