@@ -14,8 +14,12 @@ export const shuffleBnStrategy = defineStrategy({
   description: 'Shuffle BN: per-group BN statistics on both encoders, key batch shuffled across groups (MoCo Sec. 3.3)',
   options: z
     .object({
-      /** G, the emulated GPUs (the paper uses 8). Keep batchSize / G ≥ 2, ideally ≥ 16. */
-      groups: z.number().int().min(2).max(1024).default(8),
+      /**
+       * G, the emulated GPUs (the paper uses 8), per thread: with data-parallel workers each worker's share has
+       * G groups and the key batch is shuffled across the workers too, so G 1 is the paper's one BN per device.
+       * Keep batchSize / G ≥ 2 (per share), ideally ≥ 16.
+       */
+      groups: z.number().int().min(1).max(1024).default(8),
     })
     .strict(),
   create: (o) => new ShuffleBatchNorm(o.groups),

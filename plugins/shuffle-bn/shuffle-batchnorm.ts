@@ -11,10 +11,14 @@ import { rewriteBatchNorm, type NormalizationStrategy, type StepContext } from '
 export class ShuffleBatchNorm implements NormalizationStrategy {
   readonly id: string = 'shuffle-bn';
 
+  readonly shufflesKeys: boolean;
+
   constructor(
     readonly groups: number,
     private readonly shuffle = true,
-  ) {}
+  ) {
+    this.shufflesKeys = shuffle;
+  }
 
   rewriteTopology(topology: unknown): unknown {
     rewriteBatchNorm(topology, { groups: this.groups, label: `normalization ${this.id}` });

@@ -15,7 +15,8 @@ export const splitBnStrategy = defineStrategy({
   options: z
     .object({
       /** G, the emulated GPUs. Keep batchSize / G ≥ 2, ideally ≥ 16. */
-      groups: z.number().int().min(2).max(1024).default(8),
+      // Per thread: with data-parallel workers each worker's share has this many groups (1: BN per worker).
+      groups: z.number().int().min(1).max(1024).default(8),
     })
     .strict(),
   create: (o) => new SplitBatchNorm(o.groups),

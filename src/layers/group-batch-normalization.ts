@@ -81,9 +81,11 @@ function groupNormalize(
         const a = tf.mul(invStd, gs);
         const bCoef = tf.neg(tf.mul(a, tf.div(dgammaG, perGroup)));
         const c = tf.neg(tf.mul(a, tf.div(dbetaG, perGroup)));
+        // The same operations in the same order for any G ((a·∂y + c) + b·x̂), so that G groups on one thread
+        // and one group on each of G workers give the same numbers.
         const dx = groups === 1
           ? tf.add(channelAffine(dy, a, c), channelAffine(xh, bCoef))
-          : tf.add(perGroupOp(tf.mul, dy, a), perGroupOp(tf.add, perGroupOp(tf.mul, xh, bCoef), c));
+          : tf.add(perGroupOp(tf.add, perGroupOp(tf.mul, dy, a), c), perGroupOp(tf.mul, xh, bCoef));
         return [dx, tf.reshape(tf.sum(dgammaG, 0), [channels]), tf.reshape(tf.sum(dbetaG, 0), [channels])];
       },
     };

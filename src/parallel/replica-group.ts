@@ -8,9 +8,11 @@
 // this thread sums them in share order and applies the update, and sends the summed gradients and the keys
 // to the replicas, which apply the very same update. The trainable state stays identical everywhere, and a
 // step equals the one-thread step with `microBatch` = batch/workers (same shares, same sums, same order).
-// What differs: random draws inside a share (Shuffle BN's permutation, a memory bank's sample) come from
-// each worker's own generator, and BatchNorm's moving statistics are this thread's share's (as PyTorch's
-// DistributedDataParallel keeps rank 0's buffers).
+// Shuffle BN (a normalization with `shufflesKeys`) shuffles the key batch across the workers first, as the
+// paper does across GPUs (MocoTrainer.keysShuffledAcrossWorkers). What differs from one thread: draws a
+// strategy makes inside a share (a memory bank's sample) come from each worker's own generator, and
+// BatchNorm's moving statistics are this thread's share's (as PyTorch's DistributedDataParallel keeps rank 0's
+// buffers).
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { captureState } from '../checkpoint/checkpoint-state.js';
@@ -18,6 +20,7 @@ import type { MocoTrainer } from '../training/moco-trainer.js';
 import { toHost, type FromReplica, type HostTensor, type ToReplica } from './replica-messages.js';
 
 type ShareDone = Extract<FromReplica, { type: 'share-done' }>;
+type KeysDone = Extract<FromReplica, { type: 'keys-done' }>;
 
 let liveWorkers = 0;
 
@@ -141,6 +144,15 @@ export class ReplicaGroup {
     const replies = await Promise.all(messages.map((m, i) => this.replicas[i].request(m, transfers[i])));
     return replies.map((r) => {
       if (r.type !== 'share-done') throw new Error(`data-parallel worker sent '${r.type}' where a share's result was due`);
+      return r;
+    });
+  }
+
+  /** Each replica encodes its rows of the shuffled key batch (the i-th message to replica i). */
+  async keys(messages: Extract<ToReplica, { type: 'keys' }>[], transfers: ArrayBuffer[][]): Promise<KeysDone[]> {
+    const replies = await Promise.all(messages.map((m, i) => this.replicas[i].request(m, transfers[i])));
+    return replies.map((r) => {
+      if (r.type !== 'keys-done') throw new Error(`data-parallel worker sent '${r.type}' where keys were due`);
       return r;
     });
   }

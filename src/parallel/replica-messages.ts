@@ -28,7 +28,18 @@ export type ToReplica =
       manifest: Omit<CheckpointManifest, 'tensors'>;
       tensors: Record<string, HostTensor>;
     }
-  | { type: 'share'; position: StepPosition; v1: HostTensor; v2: HostTensor; indices?: HostTensor; batchSize: number }
+  /** Key views (one per view pair) of this worker's rows of the batch permuted across workers: encode them. */
+  | { type: 'keys'; position: StepPosition; views: HostTensor[] }
+  | {
+      type: 'share';
+      position: StepPosition;
+      v1: HostTensor;
+      v2: HostTensor;
+      indices?: HostTensor;
+      batchSize: number;
+      /** The share's positive keys, when they were encoded across the workers (one per view pair). */
+      keys?: HostTensor[];
+    }
   | {
       type: 'apply';
       position: StepPosition;
@@ -53,6 +64,7 @@ export type FromReplica =
       pairKeys: HostTensor[];
       pairQueries: HostTensor[];
     }
+  | { type: 'keys-done'; rank: number; keys: HostTensor[] }
   | { type: 'error'; rank: number; message: string; stack?: string };
 
 /**

@@ -73,7 +73,8 @@ function share(msg: Extract<ToReplica, { type: 'share' }>): void {
       const v1 = fromHost(msg.v1) as tf.Tensor4D;
       const v2 = fromHost(msg.v2) as tf.Tensor4D;
       const indices = msg.indices && (fromHost(msg.indices) as tf.Tensor1D);
-      const out = t.computeShare(v1, v2, indices, context(msg.position), msg.batchSize, keep);
+      const keys = msg.keys?.map((k) => fromHost(k) as tf.Tensor2D);
+      const out = t.computeShare(v1, v2, indices, context(msg.position), msg.batchSize, keep, keys);
       return { grads: t.trainableVariables.map((v) => out.grads[v.name]), loss: out.loss, accuracy: out.accuracy, pairKeys: out.pairKeys, pairQueries: out.pairQueries };
     });
     try {
@@ -95,6 +96,17 @@ function share(msg: Extract<ToReplica, { type: 'share' }>): void {
   }
 }
 
+function keys(msg: Extract<ToReplica, { type: 'keys' }>): void {
+  const t = trainer!;
+  const encoded = tf.tidy(() => t.encodeKeyShare(msg.views.map((v) => fromHost(v) as tf.Tensor4D)));
+  try {
+    const reply: FromReplica = { type: 'keys-done', rank, keys: encoded.map(toHost) };
+    port!.postMessage(reply, buffersOf(reply.keys));
+  } finally {
+    tf.dispose(encoded);
+  }
+}
+
 function apply(msg: Extract<ToReplica, { type: 'apply' }>): void {
   const t = trainer!;
   t.optimizer.setLearningRate(msg.learningRate);
@@ -112,6 +124,8 @@ async function handle(msg: ToReplica): Promise<void> {
       await init(msg);
       port!.postMessage({ type: 'ready', rank } satisfies FromReplica);
       return;
+    case 'keys':
+      return keys(msg);
     case 'share':
       return share(msg);
     case 'apply':

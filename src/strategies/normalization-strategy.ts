@@ -22,6 +22,12 @@ export interface NormalizationStrategy {
    * copied by layer name afterwards, so a rewritten layer must keep its weights' order and shapes.
    */
   rewriteTopology?(topology: unknown, role: 'query' | 'key'): unknown;
+  /**
+   * True when `encodeKeys` is a shuffle of the key batch around the key encoder (Shuffle BN). With data-parallel
+   * workers the trainer then does that shuffle itself, across the whole batch before it is split into the
+   * workers' shares, and runs the key encoder on each share directly: the paper's shuffle across GPUs.
+   */
+  readonly shufflesKeys?: boolean;
   /** Run the key encoder on the key view; Shuffle BN permutes the batch and restores the order. */
   encodeKeys(encode: (x: tf.Tensor4D) => tf.Tensor2D, view: tf.Tensor4D, ctx: StepContext): tf.Tensor2D;
 }

@@ -441,6 +441,10 @@ export class MocoTrainer {
           p.dispose();
         }
       };
+      // Shuffle BN across workers (He et al. 2020, Sec. 3.3): the key batch is permuted before it is split into
+      // shares, each worker's key encoder normalizes its share of the permuted batch, and the keys are put back
+      // in order and handed to the shares whose queries they belong to.
+      const keys = this.shufflesKeysAcrossWorkers ? await this.keysShuffledAcrossWorkers(group, [v1, v2], shares, ctx, position, keep) : undefined;
       const messages = shares.slice(1).map((sh) => ({
         type: 'share' as const,
         position,
@@ -448,12 +452,13 @@ export class MocoTrainer {
         v1: hostPart(v1, sh),
         v2: hostPart(v2, sh),
         indices: indices && hostPart(indices, sh),
+        keys: keys?.map((k) => hostPart(k, sh)),
       }));
-      const pending = group.shares(messages, messages.map((m) => buffersOf([m.v1, m.v2, m.indices])));
+      const pending = group.shares(messages, messages.map((m) => buffersOf([m.v1, m.v2, m.indices, ...(m.keys ?? [])])));
       // This thread's share, while the replicas compute theirs.
       const local = tf.tidy(() => {
         const first = shares[0];
-        const r = this.computeShare(part(v1, first), part(v2, first), indices && part(indices, first), ctx, n, keep);
+        const r = this.computeShare(part(v1, first), part(v2, first), indices && part(indices, first), ctx, n, keep, keys?.map((k) => part(k, first)));
         return { grads: this.trainable.map((v) => r.grads[v.name]), loss: r.loss, accuracy: r.accuracy, pairKeys: r.pairKeys, pairQueries: r.pairQueries };
       });
       let remote: Awaited<typeof pending>;
@@ -497,6 +502,79 @@ export class MocoTrainer {
     }
   }
 
+  /**
+   * The key encoder on key views (one per view pair), as encodeKeys' shuffle would run it on one device of the
+   * paper's: no shuffle here (the caller shuffled across the whole batch), BatchNorm over these views alone.
+   */
+  encodeKeyShare(keyViews: tf.Tensor4D[]): tf.Tensor2D[] {
+    const key = this.key;
+    if (!key) throw new Error('encodeKeyShare: this run has no key encoder');
+    return keyViews.map((v) => l2Normalize(key.apply(v, { training: true }) as tf.Tensor2D));
+  }
+
+  /**
+   * The positive keys of the whole batch (one [N,d] per view pair), encoded with the key batch permuted across the
+   * workers: each worker (this thread included) encodes the rows of the permuted batch that fall in its share.
+   * The permutation is drawn from this thread's generator, where one thread's Shuffle BN draws it.
+   */
+  private async keysShuffledAcrossWorkers(
+    group: ReplicaGroup,
+    [v1, v2]: [tf.Tensor4D, tf.Tensor4D],
+    shares: [number, number][],
+    ctx: StepContext,
+    position: { epoch: number; step: number; progress: number },
+    keep: <T extends tf.Tensor>(t: T) => T,
+  ): Promise<tf.Tensor2D[]> {
+    const keyViews = this.strategies.loss.symmetric ? [v2, v1] : [v2];
+    const n = v1.shape[0];
+    const perms = keyViews.map(() => ctx.random.permutation(n));
+    const shuffled = tf.tidy(() => keyViews.map((v, p) => tf.gather(v, tf.tensor1d(perms[p], 'int32')) as tf.Tensor4D));
+    try {
+      const rows = (t: tf.Tensor, [start, size]: [number, number]) => tf.slice(t, start, size) as tf.Tensor4D;
+      const messages = shares.slice(1).map((sh) => ({
+        type: 'keys' as const,
+        position,
+        views: shuffled.map((v) => {
+          const r = rows(v, sh);
+          try {
+            return toHost(r);
+          } finally {
+            r.dispose();
+          }
+        }),
+      }));
+      const pending = group.keys(messages, messages.map((m) => buffersOf(m.views)));
+      const local = tf.tidy(() => this.encodeKeyShare(shuffled.map((v) => rows(v, shares[0]))));
+      let remote: Awaited<typeof pending>;
+      try {
+        remote = await pending;
+      } catch (err) {
+        tf.dispose(local);
+        throw err;
+      }
+      try {
+        // Rows of the permuted batch, shares in order; row i of it is image perm[i]: put each back in place.
+        return tf.tidy(() =>
+          local.map((mine, p) => {
+            const all = remote.length === 0 ? mine : tf.concat([mine, ...remote.map((r) => fromHost(r.keys[p]) as tf.Tensor2D)]);
+            const inverse = new Int32Array(n);
+            perms[p].forEach((src, i) => (inverse[src] = i));
+            return keep(tf.gather(all, tf.tensor1d(inverse, 'int32')) as tf.Tensor2D);
+          }),
+        );
+      } finally {
+        tf.dispose(local);
+      }
+    } finally {
+      tf.dispose(shuffled);
+    }
+  }
+
+  /** Whether a data-parallel step shuffles the key batch across the workers (Shuffle BN with a key encoder). */
+  private get shufflesKeysAcrossWorkers(): boolean {
+    return Boolean(this.strategies.normalization.shufflesKeys) && this.key !== undefined && !this.strategies.dictionary.providesPositives;
+  }
+
   /** The batch's images and (when given) data-set indices; the indices go to `kept`. */
   readBatch(element: Element, kept: tf.Tensor[]): { images: tf.Tensor4D; indices?: tf.Tensor1D } {
     const { images, indices } = readElement(element);
@@ -527,6 +605,7 @@ export class MocoTrainer {
     ctx: StepContext,
     batchSize: number,
     keep: <T extends tf.Tensor>(t: T) => T,
+    providedKeys?: tf.Tensor2D[],
   ): ShareResult {
     const chunks = microBatches(v1.shape[0], this.config.microBatch);
     const pairKeys: tf.Tensor2D[][] = [];
@@ -539,7 +618,7 @@ export class MocoTrainer {
       const weight = size / batchSize;
       const previous = [grads, loss, accuracy];
       const next = tf.tidy(() => {
-        const r = this.lossAndGradients(part(v1), part(v2), indices && part(indices), ctx, keep);
+        const r = this.lossAndGradients(part(v1), part(v2), indices && part(indices), ctx, keep, providedKeys?.map((k) => part(k)));
         r.queries.forEach((q, p) => (pairQueries[p] ??= []).push(q));
         r.keys.forEach((k, p) => (pairKeys[p] ??= []).push(k));
         const scale = <T extends tf.Tensor>(t: T): T => (weight === 1 ? t : (tf.mul(t, weight) as T));
@@ -581,12 +660,15 @@ export class MocoTrainer {
     indices: tf.Tensor1D | undefined,
     ctx: StepContext,
     keep: <T extends tf.Tensor>(t: T) => T,
+    providedKeys?: tf.Tensor2D[],
   ): { value: tf.Scalar; grads: tf.NamedTensorMap; accuracy: tf.Scalar; queries: tf.Tensor2D[]; keys: tf.Tensor2D[] } {
     const s = this.strategies;
     const pairs: [tf.Tensor4D, tf.Tensor4D][] = s.loss.symmetric ? [[v1, v2], [v2, v1]] : [[v1, v2]];
     // Positive keys that are constants for the loss: from the key encoder (no gradient: it runs
-    // outside the gradient closure, tfjs having no stop-gradient) or from the dictionary's store.
-    const constantKeys = pairs.map(([, keyView]) => {
+    // outside the gradient closure, tfjs having no stop-gradient) or from the dictionary's store;
+    // or encoded already (data parallel with the key batch shuffled across workers).
+    const constantKeys = pairs.map(([, keyView], i) => {
+      if (providedKeys) return providedKeys[i];
       if (s.dictionary.providesPositives) return s.dictionary.positives!(indices!, ctx);
       if (this.key) {
         const key = this.key;

@@ -63,6 +63,29 @@ test.serial('two workers train exactly as one thread with micro-batches of half 
   tf.dispose([...one.weights, ...two.weights, ...one.keyWeights, ...two.keyWeights, one.queue, two.queue]);
 });
 
+for (const symmetric of [false, true]) {
+  test.serial(`Shuffle BN across two workers, one BN group each, is one thread's Shuffle BN in two groups${symmetric ? ' (symmetric loss)' : ''}`, async (t) => {
+    // The paper's setting (Sec. 3.3): the key batch is shuffled across the devices, each normalizes its share.
+    // One device emulating two with two BatchNorm groups must train identically.
+    const shuffle = (groups: number): MocoConfigInput => ({ normalization: { id: 'shuffle-bn', groups }, loss: { temperature: 0.2, symmetric } });
+    const one = await run(shuffle(2), {});
+    const two = await run(shuffle(1), { workers: 2, workerPlugins: [PLUGINS] });
+    // Equal up to float32 rounding: the workers average two half-batch losses where one thread takes the mean
+    // over the whole batch (same numbers, summed in another order).
+    one.losses.forEach((l, i) => t.true(Math.abs(l - two.losses[i]) < 1e-5, `loss ${i}: ${l} vs ${two.losses[i]}`));
+    t.deepEqual(two.accuracies, one.accuracies);
+    const worst = (a: tf.Tensor[], b: tf.Tensor[]) => Math.max(...a.map((w, i) => maxAbsDiff(w, b[i])));
+    t.true(worst(one.weights, two.weights) < 1e-5, `query encoder ${worst(one.weights, two.weights)}`);
+    t.true(worst(one.keyWeights, two.keyWeights) < 1e-5, 'key encoder');
+    t.true(maxAbsDiff(one.queue, two.queue) < 1e-5, `the same keys, in the same order (${maxAbsDiff(one.queue, two.queue)})`);
+    // The same BN groups without the shuffle (split BN, one group per worker): other keys. So the match above
+    // is the shuffle's doing.
+    const within = await run({ normalization: { id: 'split-bn', groups: 1 }, loss: { temperature: 0.2, symmetric } }, { workers: 2, workerPlugins: [PLUGINS] });
+    t.true(maxAbsDiff(one.queue, within.queue) > 1e-4, `${maxAbsDiff(one.queue, within.queue)}`);
+    tf.dispose([...one.weights, ...two.weights, ...one.keyWeights, ...two.keyWeights, one.queue, two.queue, ...within.weights, ...within.keyWeights, within.queue]);
+  });
+}
+
 test('workers without workerPlugins is refused, naming the option and the fix', async (t) => {
   const moco = createMoco({ backbone: tinyBackbone(8, 1, 4, 'dpa'), plugins: builtinPlugins, config: { dictionary: { size: 16 } } });
   const err = await t.throwsAsync(moco.fit(randomImages(16), { epochs: 1, batchSize: 8, workers: 2 }), { instanceOf: ConfigError });
