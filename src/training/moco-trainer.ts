@@ -478,19 +478,19 @@ export class MocoTrainer {
         const accuracy = remote.reduce((a, r) => tf.add(a, tf.scalar(r.accuracy)), local.accuracy as tf.Tensor);
         const byPair = (mine: tf.Tensor2D[], theirs: (r: (typeof remote)[number]) => HostTensor[]) =>
           mine.map((m, p) => (remote.length === 0 ? m : (tf.concat([m, ...remote.map((r) => fromHost(theirs(r)[p]) as tf.Tensor2D)]) as tf.Tensor2D)));
-        const keys = flattenPairs(byPair(local.pairKeys, (r) => r.pairKeys));
-        const queries = flattenPairs(byPair(local.pairQueries, (r) => r.pairQueries));
+        const stepKeys = flattenPairs(byPair(local.pairKeys, (r) => r.pairKeys));
+        const stepQueries = flattenPairs(byPair(local.pairQueries, (r) => r.pairQueries));
         const allIndices = pairIndices(indices, local.pairKeys.length);
         group.apply({
           type: 'apply',
           position,
           learningRate,
           grads: this.trainable.map((v) => toHost(grads[v.name])),
-          keys: toHost(keys),
-          queries: toHost(queries),
+          keys: toHost(stepKeys),
+          queries: toHost(stepQueries),
           indices: allIndices && toHost(allIndices),
         });
-        this.applyUpdate(grads, keys, queries, allIndices, ctx);
+        this.applyUpdate(grads, stepKeys, stepQueries, allIndices, ctx);
         return tf.stack([loss, accuracy]);
       });
       tf.dispose([...local.grads, local.loss, local.accuracy, ...local.pairKeys, ...local.pairQueries]);
