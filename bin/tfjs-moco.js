@@ -12,9 +12,9 @@ if (!compiled) {
   const { register } = await import('tsx/esm/api');
   register();
 }
-const load = (path) => import(pathToFileURL(join(root, ...(compiled ? ['dist', `${path}.js`] : [`${path}.ts`]))).href);
-const pluginsModule = pathToFileURL(join(root, ...(compiled ? ['dist', 'plugins/index.js'] : ['plugins/index.ts']))).href;
-const [{ runCli, processIo }, { builtinPlugins }] = await Promise.all([load('src/cli/program'), import(pluginsModule)]);
+const moduleUrl = (path) => pathToFileURL(join(root, ...(compiled ? ['dist', `${path}.js`] : [`${path}.ts`]))).href;
+const pluginsModule = moduleUrl('plugins/index');
+const [{ runCli, processIo }, { builtinPlugins }] = await Promise.all([import(moduleUrl('src/cli/program')), import(pluginsModule)]);
 // The plugins module goes along too: data-parallel worker threads (--workers) import it themselves.
 const code = await runCli(process.argv.slice(2), processIo(builtinPlugins, [pluginsModule]));
 // The wasm backend and open handles may keep the event loop alive: exit explicitly once output is flushed.

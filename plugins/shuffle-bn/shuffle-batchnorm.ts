@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { rewriteBatchNorm, type NormalizationStrategy, type StepContext } from '../../src/index.js';
+import { Random, rewriteBatchNorm, type NormalizationStrategy, type StepContext } from '../../src/index.js';
 
 /**
  * Shuffling BN on one device (He et al. 2020, Sec. 3.3). The paper trains on G GPUs, each computing
@@ -29,8 +29,7 @@ export class ShuffleBatchNorm implements NormalizationStrategy {
     if (!this.shuffle) return encode(view);
     const n = view.shape[0];
     const perm = ctx.random.permutation(n);
-    const inverse = new Int32Array(n);
-    perm.forEach((p, i) => (inverse[p] = i));
+    const inverse = Random.inverse(perm);
     return tf.tidy(() => {
       const shuffled = tf.gather(view, tf.tensor1d(perm, 'int32'));
       return tf.gather(encode(shuffled), tf.tensor1d(inverse, 'int32'));

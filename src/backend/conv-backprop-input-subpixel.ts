@@ -18,15 +18,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelScope } from './kernel-scope.js';
 import { explicitPadding } from './nhwc-geometry.js';
 
-type Shape4 = [number, number, number, number];
-
-export interface SubPixelAttrs {
-  strides: number | [number, number];
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  inputShape: Shape4;
-}
-
 /** The per-axis plan: combined taps T, leading pad T0, and for each (phase, tap) the filter index or −1. */
 interface AxisPlan {
   taps: number;
@@ -63,8 +54,9 @@ function planAxis(size: number, outSize: number, filter: number, stride: number,
  * stride-2 filter has one tap per phase: there the zero-insertion route measured faster, 9.7 vs 11.9 ms
  * at [128,32,32,16→32]), an input divisible by the stride and no crop needed.
  */
-export function subPixelPlan(info: tf.backend_util.Conv2DInfo): { rows: AxisPlan; cols: AxisPlan } | null {
+export function subPixelPlan(info: tf.backend_util.Conv2DInfo): SubPixelPlan | null {
   if (info.strideHeight === 1 && info.strideWidth === 1) return null;
+  if (info.strideHeight !== info.strideWidth) return null; // the interleave takes one block size
   if (info.filterHeight <= info.strideHeight && info.filterWidth <= info.strideWidth) return null;
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
   const rows = planAxis(info.inHeight, info.outHeight, info.filterHeight, info.strideHeight, info.padInfo.top);
@@ -72,18 +64,22 @@ export function subPixelPlan(info: tf.backend_util.Conv2DInfo): { rows: AxisPlan
   return rows && cols ? { rows, cols } : null;
 }
 
-/** dx of a strided conv as one stride-1 conv of dy with a phase-combined filter, then DepthToSpace. */
+export interface SubPixelPlan {
+  rows: AxisPlan;
+  cols: AxisPlan;
+}
+
+/**
+ * dx of a strided conv (geometry `info`, for which `plan` = subPixelPlan(info)) as one stride-1 conv of dy with
+ * a phase-combined filter, then the phases interleaved.
+ */
 export function conv2dBackpropInputSubPixel(
   scope: KernelScope,
   dy: tf.TensorInfo,
   filter: tf.TensorInfo,
-  attrs: SubPixelAttrs,
-): tf.TensorInfo | null {
-  const info = tf.backend_util.computeConv2DInfo(
-    attrs.inputShape, filter.shape as Shape4, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
-  if (info.strideHeight !== info.strideWidth) return null; // DepthToSpace takes one block size
-  const plan = subPixelPlan(info);
-  if (plan == null) return null;
+  info: tf.backend_util.Conv2DInfo,
+  plan: SubPixelPlan,
+): tf.TensorInfo {
   const s = info.strideHeight;
   const { filterHeight: fh, filterWidth: fw, inChannels: ci, outChannels: co } = info;
   const { rows, cols } = plan;

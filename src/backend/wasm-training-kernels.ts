@@ -101,10 +101,9 @@ function conv2DBackpropInputKernel(params: KernelParams): tf.TensorInfo {
     const info = tf.backend_util.computeConv2DInfo(
       a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode);
     const big = shouldUseConvBackpropInput(info);
-    if (backpropInputPolicy === 'subpixel' || (backpropInputPolicy === 'auto' && big)) {
-      if (info.strideHeight === info.strideWidth && subPixelPlan(info) != null) {
-        return withKernelScope(WASM, backend as tf.KernelBackend, (scope) => conv2dBackpropInputSubPixel(scope, dy, filter, a)!);
-      }
+    const plan = backpropInputPolicy === 'subpixel' || (backpropInputPolicy === 'auto' && big) ? subPixelPlan(info) : null;
+    if (plan) {
+      return withKernelScope(WASM, backend as tf.KernelBackend, (scope) => conv2dBackpropInputSubPixel(scope, dy, filter, info, plan));
     }
     if (backpropInputPolicy !== 'auto' || big) {
       return withKernelScope(WASM, backend as tf.KernelBackend, (scope) => conv2dBackpropInputAsConv(scope, dy, filter, a));

@@ -128,8 +128,10 @@ export async function pretrainCommand(flags: PretrainFlags, io: CliIo): Promise<
       const steps = run.stepsPerEpoch ?? passSteps;
       plan = { epochs: run.epochs, stepsPerEpoch: run.stepsPerEpoch, batchSize: run.batchSize, totalSteps: run.epochs * steps, datasetSize: data.train.count, reason: 'epochs given' };
     } else {
-      io.err(`measuring speed (${run.workers > 1 ? `4 steps of batch ${run.batchSize} on ${run.workers} workers` : `2 steps of batch ${run.batchSize}`})...`);
-      speed = await measureSpeed({ makeBackbone: () => buildEncoder(run.model, shape), plugins: io.plugins, mocoConfig, train: data.train, batchSize: run.batchSize, parallel: parallelOptions(run, io), steps: run.workers > 1 ? 4 : undefined });
+      // Workers warm up over their first steps: measure more of them.
+      const steps = run.workers > 1 ? 4 : 2;
+      io.err(`measuring speed (${steps} steps of batch ${run.batchSize}${run.workers > 1 ? ` on ${run.workers} workers` : ''})...`);
+      speed = await measureSpeed({ makeBackbone: () => buildEncoder(run.model, shape), plugins: io.plugins, mocoConfig, train: data.train, batchSize: run.batchSize, parallel: parallelOptions(run, io), steps });
       const monitorImages = run.knnEvery > 0 ? evalImages(data.train, data.test, run.monitor.trainPerClass, run.monitor.testPerClass) : 0;
       const p = planRun({
         budgetSeconds: run.minutes * 60,

@@ -140,20 +140,20 @@ export class ReplicaGroup {
   }
 
   /** Each replica computes one share (the i-th message goes to replica i); resolves with their results in order. */
-  async shares(messages: Extract<ToReplica, { type: 'share' }>[], transfers: ArrayBuffer[][]): Promise<ShareDone[]> {
-    const replies = await Promise.all(messages.map((m, i) => this.replicas[i].request(m, transfers[i])));
-    return replies.map((r) => {
-      if (r.type !== 'share-done') throw new Error(`data-parallel worker sent '${r.type}' where a share's result was due`);
-      return r;
-    });
+  shares(messages: Extract<ToReplica, { type: 'share' }>[], transfers: ArrayBuffer[][]): Promise<ShareDone[]> {
+    return this.askEach(messages, transfers, 'share-done');
   }
 
   /** Each replica encodes its rows of the shuffled key batch (the i-th message to replica i). */
-  async keys(messages: Extract<ToReplica, { type: 'keys' }>[], transfers: ArrayBuffer[][]): Promise<KeysDone[]> {
+  keys(messages: Extract<ToReplica, { type: 'keys' }>[], transfers: ArrayBuffer[][]): Promise<KeysDone[]> {
+    return this.askEach(messages, transfers, 'keys-done');
+  }
+
+  private async askEach<T extends FromReplica['type']>(messages: ToReplica[], transfers: ArrayBuffer[][], expected: T): Promise<Extract<FromReplica, { type: T }>[]> {
     const replies = await Promise.all(messages.map((m, i) => this.replicas[i].request(m, transfers[i])));
     return replies.map((r) => {
-      if (r.type !== 'keys-done') throw new Error(`data-parallel worker sent '${r.type}' where keys were due`);
-      return r;
+      if (r.type !== expected) throw new Error(`data-parallel worker sent '${r.type}' where '${expected}' was due`);
+      return r as Extract<FromReplica, { type: T }>;
     });
   }
 

@@ -76,6 +76,16 @@ export function toHost(t: tf.Tensor): HostTensor {
   return { shape: [...t.shape], dtype: t.dtype, data: (t.dataSync() as Float32Array | Int32Array).slice() };
 }
 
+/** Rows [start, start + size) of a tensor, on the host (the slice is freed). */
+export function toHostRows(t: tf.Tensor, [start, size]: [number, number]): HostTensor {
+  const rows = tf.slice(t, start, size);
+  try {
+    return toHost(rows);
+  } finally {
+    rows.dispose();
+  }
+}
+
 export function fromHost(h: HostTensor): tf.Tensor {
   return tf.tensor(h.data, h.shape, h.dtype);
 }

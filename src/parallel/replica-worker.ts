@@ -11,7 +11,7 @@ import { restoreState } from '../checkpoint/checkpoint-state.js';
 import { createMoco, type Moco } from '../moco.js';
 import type { MocoPlugin } from '../registry/moco-plugin.js';
 import type { StepContext } from '../strategies/step-context.js';
-import type { MocoTrainer } from '../training/moco-trainer.js';
+import { shareTensors, type MocoTrainer } from '../training/moco-trainer.js';
 import { Random } from '../training/random.js';
 import { buffersOf, fromHost, toHost, type FromReplica, type StepPosition, type ToReplica } from './replica-messages.js';
 
@@ -74,14 +74,13 @@ function share(msg: Extract<ToReplica, { type: 'share' }>): void {
       const v2 = fromHost(msg.v2) as tf.Tensor4D;
       const indices = msg.indices && (fromHost(msg.indices) as tf.Tensor1D);
       const keys = msg.keys?.map((k) => fromHost(k) as tf.Tensor2D);
-      const out = t.computeShare(v1, v2, indices, context(msg.position), msg.batchSize, keep, keys);
-      return { grads: t.trainableVariables.map((v) => out.grads[v.name]), loss: out.loss, accuracy: out.accuracy, pairKeys: out.pairKeys, pairQueries: out.pairQueries };
+      return t.computeShare(v1, v2, indices, context(msg.position), msg.batchSize, keep, keys);
     });
     try {
       const reply: FromReplica = {
         type: 'share-done',
         rank,
-        grads: r.grads.map(toHost),
+        grads: t.trainableVariables.map((v) => toHost(r.grads[v.name])),
         loss: r.loss.dataSync()[0],
         accuracy: r.accuracy.dataSync()[0],
         pairKeys: r.pairKeys.map(toHost),
@@ -89,7 +88,7 @@ function share(msg: Extract<ToReplica, { type: 'share' }>): void {
       };
       port!.postMessage(reply, buffersOf([...reply.grads, ...reply.pairKeys, ...reply.pairQueries]));
     } finally {
-      tf.dispose([...r.grads, r.loss, r.accuracy, ...r.pairKeys, ...r.pairQueries]);
+      tf.dispose(shareTensors(r));
     }
   } finally {
     tf.dispose(kept);

@@ -17,7 +17,7 @@ import { groupSizes } from '../layers/group-batch-normalization.js';
 import { Random } from './random.js';
 import { withWeightDecay } from './weight-decay.js';
 import { ReplicaGroup } from '../parallel/replica-group.js';
-import { buffersOf, fromHost, toHost, type HostTensor } from '../parallel/replica-messages.js';
+import { buffersOf, fromHost, toHost, toHostRows, type HostTensor } from '../parallel/replica-messages.js';
 
 export const fitOptionsSchema = z
   .object({
@@ -433,14 +433,6 @@ export class MocoTrainer {
       const shares = microBatches(n, Math.ceil(n / group.size));
       const position = { epoch: ctx.epoch, step: ctx.step, progress: ctx.progress };
       const part = <T extends tf.Tensor>(t: T, [start, size]: [number, number]): T => tf.slice(t, start, size) as T;
-      const hostPart = (t: tf.Tensor, sh: [number, number]): HostTensor => {
-        const p = part(t, sh);
-        try {
-          return toHost(p);
-        } finally {
-          p.dispose();
-        }
-      };
       // Shuffle BN across workers (He et al. 2020, Sec. 3.3): the key batch is permuted before it is split into
       // shares, each worker's key encoder normalizes its share of the permuted batch, and the keys are put back
       // in order and handed to the shares whose queries they belong to.
@@ -449,30 +441,29 @@ export class MocoTrainer {
         type: 'share' as const,
         position,
         batchSize: n,
-        v1: hostPart(v1, sh),
-        v2: hostPart(v2, sh),
-        indices: indices && hostPart(indices, sh),
-        keys: keys?.map((k) => hostPart(k, sh)),
+        v1: toHostRows(v1, sh),
+        v2: toHostRows(v2, sh),
+        indices: indices && toHostRows(indices, sh),
+        keys: keys?.map((k) => toHostRows(k, sh)),
       }));
       const pending = group.shares(messages, messages.map((m) => buffersOf([m.v1, m.v2, m.indices, ...(m.keys ?? [])])));
       // This thread's share, while the replicas compute theirs.
-      const local = tf.tidy(() => {
-        const first = shares[0];
-        const r = this.computeShare(part(v1, first), part(v2, first), indices && part(indices, first), ctx, n, keep, keys?.map((k) => part(k, first)));
-        return { grads: this.trainable.map((v) => r.grads[v.name]), loss: r.loss, accuracy: r.accuracy, pairKeys: r.pairKeys, pairQueries: r.pairQueries };
-      });
+      const first = shares[0];
+      const local = tf.tidy(() =>
+        this.computeShare(part(v1, first), part(v2, first), indices && part(indices, first), ctx, n, keep, keys?.map((k) => part(k, first))),
+      );
       let remote: Awaited<typeof pending>;
       try {
         remote = await pending;
       } catch (err) {
-        tf.dispose([...local.grads, local.loss, local.accuracy, ...local.pairKeys, ...local.pairQueries]);
+        tf.dispose(shareTensors(local));
         throw err;
       }
       const stats = tf.tidy(() => {
         // Summed in share order, as trainStep sums its micro-batches: the same numbers as one thread.
         const grads: tf.NamedTensorMap = {};
         this.trainable.forEach((v, i) => {
-          grads[v.name] = remote.reduce((g, r) => tf.add(g, fromHost(r.grads[i])), local.grads[i]);
+          grads[v.name] = remote.reduce((g, r) => tf.add(g, fromHost(r.grads[i])), local.grads[v.name]);
         });
         const loss = remote.reduce((l, r) => tf.add(l, tf.scalar(r.loss)), local.loss as tf.Tensor);
         const accuracy = remote.reduce((a, r) => tf.add(a, tf.scalar(r.accuracy)), local.accuracy as tf.Tensor);
@@ -493,7 +484,7 @@ export class MocoTrainer {
         this.applyUpdate(grads, stepKeys, stepQueries, allIndices, ctx);
         return tf.stack([loss, accuracy]);
       });
-      tf.dispose([...local.grads, local.loss, local.accuracy, ...local.pairKeys, ...local.pairQueries]);
+      tf.dispose(shareTensors(local));
       const [loss, accuracy] = stats.dataSync();
       stats.dispose();
       return { loss, accuracy, batch: images.shape[0] };
@@ -530,21 +521,10 @@ export class MocoTrainer {
     const perms = keyViews.map(() => ctx.random.permutation(n));
     const shuffled = tf.tidy(() => keyViews.map((v, p) => tf.gather(v, tf.tensor1d(perms[p], 'int32')) as tf.Tensor4D));
     try {
-      const rows = (t: tf.Tensor, [start, size]: [number, number]) => tf.slice(t, start, size) as tf.Tensor4D;
-      const messages = shares.slice(1).map((sh) => ({
-        type: 'keys' as const,
-        position,
-        views: shuffled.map((v) => {
-          const r = rows(v, sh);
-          try {
-            return toHost(r);
-          } finally {
-            r.dispose();
-          }
-        }),
-      }));
+      const messages = shares.slice(1).map((sh) => ({ type: 'keys' as const, position, views: shuffled.map((v) => toHostRows(v, sh)) }));
       const pending = group.keys(messages, messages.map((m) => buffersOf(m.views)));
-      const local = tf.tidy(() => this.encodeKeyShare(shuffled.map((v) => rows(v, shares[0]))));
+      const [start, size] = shares[0];
+      const local = tf.tidy(() => this.encodeKeyShare(shuffled.map((v) => tf.slice(v, start, size) as tf.Tensor4D)));
       let remote: Awaited<typeof pending>;
       try {
         remote = await pending;
@@ -557,9 +537,7 @@ export class MocoTrainer {
         return tf.tidy(() =>
           local.map((mine, p) => {
             const all = remote.length === 0 ? mine : tf.concat([mine, ...remote.map((r) => fromHost(r.keys[p]) as tf.Tensor2D)]);
-            const inverse = new Int32Array(n);
-            perms[p].forEach((src, i) => (inverse[src] = i));
-            return keep(tf.gather(all, tf.tensor1d(inverse, 'int32')) as tf.Tensor2D);
+            return keep(tf.gather(all, tf.tensor1d(Random.inverse(perms[p]), 'int32')) as tf.Tensor2D);
           }),
         );
       } finally {
@@ -720,7 +698,8 @@ export class MocoTrainer {
 }
 
 /** What one share of a batch contributes to a step (see MocoTrainer.computeShare). */
-export interface ShareResult {
+// A type, not an interface, so that tf.tidy can return it (a TensorContainer).
+export type ShareResult = {
   /** Gradients by variable name, scaled by the share's part of the batch. */
   grads: tf.NamedTensorMap;
   loss: tf.Scalar;
@@ -728,6 +707,11 @@ export interface ShareResult {
   /** Keys and queries per view pair (one pair, two for a symmetric loss), rows in batch order. */
   pairKeys: tf.Tensor2D[];
   pairQueries: tf.Tensor2D[];
+};
+
+/** Every tensor of a share's result, to dispose. */
+export function shareTensors(r: ShareResult): tf.Tensor[] {
+  return [...Object.values(r.grads), r.loss, r.accuracy, ...r.pairKeys, ...r.pairQueries];
 }
 
 function concatRows(parts: tf.Tensor2D[]): tf.Tensor2D {

@@ -56,6 +56,13 @@ export class Random {
     return p;
   }
 
+  /** The permutation that undoes `perm`: inverse[perm[i]] = i (gathering with it restores the order). */
+  static inverse(perm: Int32Array): Int32Array {
+    const inverse = new Int32Array(perm.length);
+    perm.forEach((p, i) => (inverse[p] = i));
+    return inverse;
+  }
+
   getState(): number {
     return this.counter;
   }
