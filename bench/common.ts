@@ -53,6 +53,8 @@ export interface CaseSpec {
   groups: number;
   /** The library's `microBatch` (0: whole batch); library harnesses only. */
   microBatch?: number;
+  /** wasm only: the library's SIMD conv loops or XNNPACK's (setWasmConvKernels). */
+  convKernels?: 'simd' | 'xnnpack';
 }
 
 /** The parts of a step, in step order. Times in ms. */

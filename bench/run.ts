@@ -30,6 +30,8 @@
 //   --save FILE also write the rows as JSON to FILE
 //   --render F1.json[,F2.json]  print the table of saved rows (no measuring)
 //   --separate  run library and plain-loop in separate processes (default: one process, steps alternating)
+//   --conv-kernels simd|xnnpack  wasm forward conv and filter gradient: the library's SIMD loops or
+//               XNNPACK (the input gradient, a forward conv, follows) [simd]; wasm rows name it in the note
 //   --timeout S per case [3600]
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -104,6 +106,8 @@ const timeoutS = num('timeout', 3600);
 const mdFile = opt('md');
 const python = opt('python') ?? 'python3';
 const separate = flag('separate');
+const convKernels = list<'simd' | 'xnnpack'>('conv-kernels', ['simd', 'xnnpack'], ['simd']);
+if (convKernels.length !== 1) throw new Error('--conv-kernels: give one of simd, xnnpack');
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
@@ -343,8 +347,10 @@ async function main(): Promise<void> {
         const prof = profile && (profileAll || backend !== 'cpu' || model === 'small');
         const micro = microBatch > 0 && isLibrary(group[0]);
         const caseBatch = microBatch > 0 && !micro ? microBatch : b;
-        const spec: CaseSpec = { harnesses: group, backend, model, batch: caseBatch, warmup, steps, partSteps: micro ? 0 : parts, profile: prof, queue, groups, microBatch: micro ? microBatch : 0 };
-        const caseNote = microBatch ? `${note}; ${micro ? `micro-batches of ${microBatch} (library microBatch), gradients summed` : `measured at b${caseBatch}`}` : note;
+        const spec: CaseSpec = { harnesses: group, backend, model, batch: caseBatch, warmup, steps, partSteps: micro ? 0 : parts, profile: prof, queue, groups, microBatch: micro ? microBatch : 0, convKernels: convKernels[0] };
+        const convNote = backend === 'wasm' ? `conv: ${convKernels[0] === 'simd' ? 'SIMD loops' : 'XNNPACK'}` : '';
+        const microNote = microBatch ? (micro ? `micro-batches of ${microBatch} (library microBatch), gradients summed` : `measured at b${caseBatch}`) : '';
+        const caseNote = [note, microNote, convNote].filter(Boolean).join('; ');
         for (const r of await runTfjsCase(spec)) rows.push(caseRow(r, caseNote));
       }
     }

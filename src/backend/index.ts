@@ -12,6 +12,9 @@ export { MOCO_TRAINING_KERNELS, missingTrainingKernels } from './training-kernel
 export {
   registerWasmTrainingKernels,
   setWasmBackpropInputPolicy,
+  setWasmConvKernels,
+  wasmConvKernels,
+  type WasmConvKernels,
   shouldUseConvBackpropInput,
   CONV_BACKPROP_INPUT_MIN_MACS,
   type BackpropInputPolicy,

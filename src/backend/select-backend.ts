@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerCpuTrainingKernels } from './cpu-training-kernels.js';
 import { missingTrainingKernels } from './training-kernels.js';
-import { registerWasmTrainingKernels } from './wasm-training-kernels.js';
+import { registerWasmTrainingKernels, wasmConvKernels } from './wasm-training-kernels.js';
 
 export type BackendPreference = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -221,7 +221,8 @@ async function tryWasm(ctx: Context): Promise<Outcome> {
     name: 'wasm',
     package: WASM,
     gpu: false,
-    reason: `XNNPACK${simd ? ' with SIMD' : ' without SIMD'}, single-threaded under Node; training kernels added by tfjs-moco`,
+    reason: `XNNPACK${simd ? ' with SIMD' : ' without SIMD'}, single-threaded under Node; training kernels added by tfjs-moco` +
+      (wasmConvKernels() === 'simd' ? ", convolutions on tfjs-moco's SIMD loops" : ''),
   });
 }
 

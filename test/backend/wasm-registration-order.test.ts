@@ -20,6 +20,8 @@ test.serial('registering before the wasm package is loaded', async (t) => {
     UnsortedSegmentSum: 'registered',
     Conv2DBackpropInput: 'no-stock-kernel',
     Identity: 'no-stock-kernel',
+    Conv2D: 'no-stock-kernel',
+    FusedConv2D: 'no-stock-kernel',
   });
 
   const warnings: string[] = [];
@@ -35,6 +37,8 @@ test.serial('registering before the wasm package is loaded', async (t) => {
   const late = registerWasmTrainingKernels();
   t.is(late.Conv2DBackpropInput, 'replaced');
   t.is(late.Identity, 'replaced');
+  t.is(late.Conv2D, 'replaced');
+  t.is(late.FusedConv2D, 'replaced');
   t.true(isMocoKernel('Conv2DBackpropInput', 'wasm'));
   t.deepEqual(missingTrainingKernels('wasm'), []);
 });
@@ -50,5 +54,11 @@ test.serial('the late replacement works once the backend initializes', async (t)
   ) as tf.Tensor;
   // Each input pixel receives 2 channels x (number of output pixels whose window covers it).
   t.deepEqual(Array.from(await dx.data()), [8, 12, 8, 12, 18, 12, 8, 12, 8]);
-  tf.dispose([dy, filter, dx]);
+  // The replaced forward conv, on the SIMD loops and (a dilated call) on the stock kernel.
+  const x = tf.ones([1, 3, 3, 1]);
+  const y = tf.conv2d(x as tf.Tensor4D, tf.ones([3, 3, 1, 1]) as tf.Tensor4D, 1, 'same');
+  t.deepEqual(Array.from(await y.data()), [4, 6, 4, 6, 9, 6, 4, 6, 4]);
+  const yd = tf.conv2d(x as tf.Tensor4D, tf.ones([2, 2, 1, 1]) as tf.Tensor4D, 1, 'valid', 'NHWC', 2);
+  t.deepEqual(Array.from(await yd.data()), [4]);
+  tf.dispose([dy, filter, dx, x, y, yd]);
 });

@@ -1,0 +1,215 @@
+// Runs the library's SIMD convolution kernels (src/backend/simd/conv-kernels.as.ts, compiled to
+// WebAssembly and embedded in conv-kernels-wasm.ts) on float32 NHWC arrays.
+//
+// The kernels live in their own small WebAssembly instance with its own memory, not inside
+// tfjs-backend-wasm's: that module does not export its Memory object, so a second module cannot
+// share it. Each call therefore copies its operands in (packing them into the kernels' padded
+// layout on the way, which a shared memory would need anyway) and the result out. The copies are
+// O(activations) against O(activations x 9 x channels) of arithmetic: under 10 % of a call at the
+// layer sizes of a CIFAR ResNet-18 (see `npx tsx bench/kernels.ts`).
+//
+// One instance per thread (module state), reused by every call; its memory grows to the largest
+// call seen and is kept (WebAssembly memory cannot shrink).
+import type * as tf from '@tensorflow/tfjs-core';
+import { CONV_KERNELS_WASM_BASE64 } from './simd/conv-kernels-wasm.js';
+
+type Conv2DInfo = tf.backend_util.Conv2DInfo;
+
+// The WebAssembly API as used here (lib "ES2022" and @types/node 20.9 do not declare it).
+declare namespace WebAssembly {
+  interface Memory {
+    readonly buffer: ArrayBuffer;
+    grow(pages: number): number;
+  }
+  class Module {
+    constructor(bytes: Uint8Array);
+  }
+  class Instance {
+    constructor(module: Module, imports: Record<string, Record<string, unknown>>);
+    readonly exports: Record<string, unknown>;
+  }
+  function validate(bytes: Uint8Array): boolean;
+}
+
+interface ConvKernelExports {
+  memory: WebAssembly.Memory;
+  heapBase(): number;
+  conv2d(
+    xp: number, w: number, bias: number, y: number,
+    n: number, oh: number, ow: number, hp: number, wp: number, ci: number, co8: number,
+    fh: number, fw: number, sh: number, sw: number, relu: number,
+  ): void;
+  conv2dFilterGrad(
+    xp: number, dyp: number, dw: number,
+    n: number, oh: number, ow: number, hp: number, wp: number, ci4: number, co8: number,
+    fh: number, fw: number, sh: number, sw: number, rowsPerChunk: number,
+  ): void;
+}
+
+let instance: ConvKernelExports | null | undefined;
+
+function kernels(): ConvKernelExports | null {
+  if (instance !== undefined) return instance;
+  const bytes = new Uint8Array(Buffer.from(CONV_KERNELS_WASM_BASE64, 'base64'));
+  // A runtime without WebAssembly SIMD (Node < 16.4, some browsers) fails validation; callers
+  // then keep the XNNPACK routes.
+  if (typeof WebAssembly !== 'object' || !WebAssembly.validate(bytes)) {
+    instance = null;
+    return null;
+  }
+  const module = new WebAssembly.Module(bytes);
+  const abort = (): never => {
+    throw new Error('tfjs-moco: SIMD conv kernel aborted');
+  };
+  instance = new WebAssembly.Instance(module, { env: { abort } }).exports as unknown as ConvKernelExports;
+  return instance;
+}
+
+/** Whether this runtime can run the SIMD kernels (WebAssembly with SIMD). */
+export function simdConvAvailable(): boolean {
+  return kernels() != null;
+}
+
+const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;
+const ALIGN = 64;
+
+/** Lays buffers out above the kernels' static data and grows the memory to fit them. */
+function allocate(k: ConvKernelExports, floats: number[]): number[] {
+  let at = roundUp(k.heapBase(), ALIGN);
+  const offsets = floats.map((n) => {
+    const offset = at;
+    at = roundUp(at + n * 4, ALIGN);
+    return offset;
+  });
+  const have = k.memory.buffer.byteLength;
+  if (at > have) k.memory.grow(Math.ceil((at - have) / 65536));
+  return offsets;
+}
+
+/** The geometry both kernels share: the input zero-padded to exactly the window the output reads. */
+interface PaddedInput {
+  hp: number;
+  wp: number;
+  top: number;
+  left: number;
+}
+
+function paddedInput(info: Conv2DInfo): PaddedInput {
+  return {
+    hp: (info.outHeight - 1) * info.strideHeight + info.filterHeight,
+    wp: (info.outWidth - 1) * info.strideWidth + info.filterWidth,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+  };
+}
+
+/**
+ * Copies x [N,H,W,C] into dst [N,hp,wp,cp] with x[n,h,w,c] at [n, h+top, w+left, c] and zeros
+ * elsewhere. Rows and columns that land outside (a negative pad: input the conv never reads) are
+ * dropped.
+ */
+function packInput(x: Float32Array, shape: number[], g: PaddedInput, cp: number, dst: Float32Array): void {
+  const [n, h, w, c] = shape;
+  dst.fill(0);
+  const w0 = Math.max(0, -g.left);
+  const w1 = Math.min(w, g.wp - g.left);
+  if (w1 <= w0) return;
+  for (let b = 0; b < n; b++) {
+    for (let r = 0; r < h; r++) {
+      const rr = r + g.top;
+      if (rr < 0 || rr >= g.hp) continue;
+      const src = (b * h + r) * w * c;
+      const out = ((b * g.hp + rr) * g.wp + g.left) * cp;
+      if (cp === c) {
+        dst.set(x.subarray(src + w0 * c, src + w1 * c), out + w0 * c);
+      } else {
+        for (let col = w0; col < w1; col++) dst.set(x.subarray(src + col * c, src + col * c + c), out + col * cp);
+      }
+    }
+  }
+}
+
+/** Copies rows of `width` values into rows of `stride` (>= width) values, the rest left as is. */
+function spreadRows(src: Float32Array, rows: number, width: number, stride: number, dst: Float32Array): void {
+  if (width === stride) {
+    dst.set(src.subarray(0, rows * width));
+    return;
+  }
+  for (let r = 0; r < rows; r++) dst.set(src.subarray(r * width, r * width + width), r * stride);
+}
+
+/** The inverse of spreadRows, in place: rows of `stride` values compacted to rows of `width`. */
+function compactRows(buf: Float32Array, rows: number, width: number, stride: number): Float32Array {
+  if (width !== stride) for (let r = 1; r < rows; r++) buf.copyWithin(r * width, r * stride, r * stride + width);
+  return buf.subarray(0, rows * width);
+}
+
+export interface SimdConvOptions {
+  /** [outChannels] added to every output pixel, or none. */
+  bias?: Float32Array;
+  /** Clamp the output at zero (a fused ReLU). */
+  relu?: boolean;
+}
+
+/**
+ * The forward convolution (dilation 1, NHWC) of x with filter [fh,fw,ci,co]. Returns the output
+ * [N,OH,OW,CO] as a view into the kernels' memory, valid until the next call: copy it out.
+ */
+export function simdConv2D(x: Float32Array, filter: Float32Array, info: Conv2DInfo, options: SimdConvOptions = {}): Float32Array {
+  const k = kernels();
+  if (k == null) throw new Error('tfjs-moco: WebAssembly SIMD is not available in this runtime');
+  const { batchSize: n, inChannels: ci, outChannels: co, outHeight: oh, outWidth: ow } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+  const g = paddedInput(info);
+  const co8 = roundUp(co, 8);
+  const [xp, wp, bp, yp] = allocate(k, [n * g.hp * g.wp * ci, fh * fw * ci * co8, co8, n * oh * ow * co8]);
+  const mem = k.memory.buffer;
+  packInput(x, [n, info.inHeight, info.inWidth, ci], g, ci, new Float32Array(mem, xp, n * g.hp * g.wp * ci));
+  const w = new Float32Array(mem, wp, fh * fw * ci * co8);
+  if (co8 !== co) w.fill(0);
+  spreadRows(filter, fh * fw * ci, co, co8, w);
+  if (options.bias) {
+    const b = new Float32Array(mem, bp, co8);
+    b.fill(0);
+    b.set(options.bias);
+  }
+  k.conv2d(xp, wp, options.bias ? bp : 0, yp, n, oh, ow, g.hp, g.wp, ci, co8, fh, fw, sh, sw, options.relu ? 1 : 0);
+  return compactRows(new Float32Array(mem, yp, n * oh * ow * co8), n * oh * ow, co, co8);
+}
+
+/**
+ * dW[kh,kw,ci,co] = sum_{n,oh,ow} x[n, oh*sh - top + kh, ow*sw - left + kw, ci] * dy[n,oh,ow,co]
+ * (dilation 1, NHWC). Returns [fh,fw,ci,co] as a view into the kernels' memory, valid until the
+ * next call: copy it out.
+ */
+export function simdConv2DBackpropFilter(x: Float32Array, dy: Float32Array, info: Conv2DInfo): Float32Array {
+  const k = kernels();
+  if (k == null) throw new Error('tfjs-moco: WebAssembly SIMD is not available in this runtime');
+  const { batchSize: n, inChannels: ci, outChannels: co, outHeight: oh, outWidth: ow } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+  const g = paddedInput(info);
+  const ci4 = roundUp(ci, 4);
+  const co8 = roundUp(co, 8);
+  const [xp, dyp, dwp] = allocate(k, [n * g.hp * g.wp * ci4, n * oh * ow * co8, fh * fw * ci4 * co8]);
+  const mem = k.memory.buffer;
+  packInput(x, [n, info.inHeight, info.inWidth, ci], g, ci4, new Float32Array(mem, xp, n * g.hp * g.wp * ci4));
+  const d = new Float32Array(mem, dyp, n * oh * ow * co8);
+  if (co8 !== co) d.fill(0);
+  spreadRows(dy, n * oh * ow, co, co8, d);
+  // About 64 output pixels per chunk: enough work per register tile to amortize loading and
+  // storing its accumulators, while the chunk's rows stay in L1/L2 (measured: 33-41 GFLOP/s
+  // from 4x4x128 to 32x32x16 layers).
+  const rowsPerChunk = Math.max(1, Math.ceil(64 / ow));
+  k.conv2dFilterGrad(xp, dyp, dwp, n, oh, ow, g.hp, g.wp, ci4, co8, fh, fw, sh, sw, rowsPerChunk);
+  const dw = new Float32Array(mem, dwp, fh * fw * ci4 * co8);
+  // [fh,fw,ci4,co8] -> [fh,fw,ci,co]: drop the padded channels (none for ResNet widths).
+  if (ci4 === ci && co8 === co) return dw;
+  const out = new Float32Array(fh * fw * ci * co);
+  for (let t = 0; t < fh * fw; t++) {
+    for (let i = 0; i < ci; i++) {
+      const src = (t * ci4 + i) * co8;
+      out.set(dw.subarray(src, src + co), (t * ci + i) * co);
+    }
+  }
+  return out;
+}
