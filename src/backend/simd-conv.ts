@@ -110,20 +110,35 @@ function paddedInput(info: Conv2DInfo): PaddedInput {
  */
 function packInput(x: Float32Array, shape: number[], g: PaddedInput, cp: number, dst: Float32Array): void {
   const [n, h, w, c] = shape;
-  dst.fill(0);
+  // Source rows/columns that land inside the padded window.
+  const r0 = Math.max(0, -g.top);
+  const r1 = Math.min(h, g.hp - g.top);
   const w0 = Math.max(0, -g.left);
   const w1 = Math.min(w, g.wp - g.left);
-  if (w1 <= w0) return;
+  const rowFloats = g.wp * cp;
+  const imageFloats = g.hp * rowFloats;
+  if (r1 <= r0 || w1 <= w0) {
+    dst.fill(0); // the window reads no input at all
+    return;
+  }
+  if (cp !== c) dst.fill(0); // channel padding: zero everything, then copy pixel by pixel
   for (let b = 0; b < n; b++) {
-    for (let r = 0; r < h; r++) {
-      const rr = r + g.top;
-      if (rr < 0 || rr >= g.hp) continue;
+    const image = b * imageFloats;
+    if (cp === c) {
+      // Zero only the border: the rows above and below the copied ones, and each copied row's
+      // left and right margins (a full fill would be one more pass over the buffer).
+      dst.fill(0, image, image + (r0 + g.top) * rowFloats);
+      dst.fill(0, image + (r1 + g.top) * rowFloats, image + imageFloats);
+    }
+    for (let r = r0; r < r1; r++) {
       const src = (b * h + r) * w * c;
-      const out = ((b * g.hp + rr) * g.wp + g.left) * cp;
+      const row = image + (r + g.top) * rowFloats;
       if (cp === c) {
-        dst.set(x.subarray(src + w0 * c, src + w1 * c), out + w0 * c);
+        dst.fill(0, row, row + (g.left + w0) * cp);
+        dst.set(x.subarray(src + w0 * c, src + w1 * c), row + (g.left + w0) * cp);
+        dst.fill(0, row + (g.left + w1) * cp, row + rowFloats);
       } else {
-        for (let col = w0; col < w1; col++) dst.set(x.subarray(src + col * c, src + col * c + c), out + col * cp);
+        for (let col = w0; col < w1; col++) dst.set(x.subarray(src + col * c, src + col * c + c), row + (col + g.left) * cp);
       }
     }
   }
