@@ -1,6 +1,7 @@
-// Micro-benchmark of the conv-gradient kernels in src/backend: wasm Conv2DBackpropInput (stock
-// scalar loop vs the XNNPACK conv formulation), wasm Conv2DBackpropFilter (no stock kernel, so
-// absolute times only) and cpu Conv2DBackpropFilter (stock vs replacement).
+// Micro-benchmark of the conv kernels in src/backend: on wasm, the forward conv and both gradients
+// on the library's SIMD loops against XNNPACK (forward: XNNPACK's Conv2D; dW: the XNNPACK conv
+// formulation; dX: the conv formulation on either), dX also against wasm's stock scalar loop; on
+// cpu, Conv2DBackpropFilter stock vs replacement. GFLOP/s = 2 x MACs / time.
 // Run: npx tsx bench/kernels.ts [--batch 32] [--reps 5] [--only dx|dw|cpu]
 // Shapes follow CIFAR ResNet-18 at width 16 and 64 (3x3 convs, 'same'; stride 2 where the
 // resolution halves). Times are medians of --reps runs after one warm-up, in ms.
@@ -8,7 +9,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerCpuTrainingKernels, stockConv2DBackpropFilter } from '../src/backend/cpu-training-kernels.js';
-import { registerWasmTrainingKernels, setWasmBackpropInputPolicy } from '../src/backend/wasm-training-kernels.js';
+import {
+  registerWasmTrainingKernels,
+  setWasmBackpropInputPolicy,
+  setWasmConvKernels,
+} from '../src/backend/wasm-training-kernels.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -74,20 +79,31 @@ const label = (c: Case) => `${c.k}x${c.k} s${c.stride} ${c.h}x${c.h}x${c.cin}->$
 async function benchWasm(): Promise<void> {
   await tf.setBackend('wasm');
   registerWasmTrainingKernels();
-  console.log(`wasm, batch ${batch}, median of ${reps} (ms)`);
-  console.log('case | dX stock | dX conv | stock/conv | dW conv');
+  console.log(`wasm, batch ${batch}, median of ${reps}: ms (GFLOP/s); simd = the library's SIMD loops, xnn = XNNPACK`);
+  console.log('case | fwd simd | fwd xnn | dW simd | dW xnn | dX simd | dX xnn | dX stock loop');
   for (const c of CASES) {
     const { x, w, dy } = tensors(c, batch);
+    const info = tf.backend_util.computeConv2DInfo(x.shape, w.shape, c.stride, 1, 'same');
+    const gflop = (2 * batch * info.outHeight * info.outWidth * c.k * c.k * c.cin * c.cout) / 1e6;
+    const cell = (ms: number) => (Number.isNaN(ms) ? '—' : `${ms.toFixed(1)} (${(gflop / ms).toFixed(0)})`);
     const attrs = { inputShape: x.shape, strides: c.stride, pad: 'same', dataFormat: 'NHWC' };
-    const dx = () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, attrs) as tf.Tensor;
-    setWasmBackpropInputPolicy('stock');
-    const tStock = only === 'dw' ? NaN : time(dx);
-    setWasmBackpropInputPolicy('conv');
-    const tConv = only === 'dw' ? NaN : time(dx);
-    setWasmBackpropInputPolicy('auto');
     const dwAttrs = { filterShape: w.shape, strides: c.stride, pad: 'same', dataFormat: 'NHWC' };
-    const tDw = only === 'dx' ? NaN : time(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, dwAttrs) as tf.Tensor);
-    console.log(`${label(c)} | ${tStock.toFixed(1)} | ${tConv.toFixed(1)} | ${(tStock / tConv).toFixed(2)} | ${tDw.toFixed(1)}`);
+    const fwd = () => tf.conv2d(x, w, c.stride, 'same');
+    const dW = () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, dwAttrs) as tf.Tensor;
+    const dX = () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, attrs) as tf.Tensor;
+    const row: string[] = [];
+    for (const part of [fwd, dW, dX]) {
+      for (const kernels of ['simd', 'xnnpack'] as const) {
+        setWasmConvKernels(kernels);
+        const skip = (only === 'dw' && part !== dW) || (only === 'dx' && part !== dX);
+        row.push(cell(skip ? NaN : time(part)));
+      }
+    }
+    setWasmConvKernels('simd');
+    setWasmBackpropInputPolicy('stock');
+    row.push(cell(only === 'dw' ? NaN : time(dX)));
+    setWasmBackpropInputPolicy('auto');
+    console.log(`${label(c)} | ${row.join(' | ')}`);
     tf.dispose([x, w, dy]);
   }
 }

@@ -34,6 +34,10 @@ declare namespace WebAssembly {
 interface ConvKernelExports {
   memory: WebAssembly.Memory;
   heapBase(): number;
+  packPadded(
+    src: number, dst: number, n: number, h: number, w: number, c: number, hp: number, wp: number, cp: number,
+    top: number, left: number, r0: number, r1: number, c0: number, c1: number,
+  ): void;
   conv2d(
     xp: number, w: number, bias: number, y: number,
     n: number, oh: number, ow: number, hp: number, wp: number, ci: number, co8: number,
@@ -104,44 +108,23 @@ function paddedInput(info: Conv2DInfo): PaddedInput {
 }
 
 /**
- * Copies x [N,H,W,C] into dst [N,hp,wp,cp] with x[n,h,w,c] at [n, h+top, w+left, c] and zeros
- * elsewhere. Rows and columns that land outside (a negative pad: input the conv never reads) are
- * dropped.
+ * Copies x [N,H,W,C] into the kernels' memory at `dst` as [N,hp,wp,cp], with x[n,h,w,c] at
+ * [n, h+top, w+left, c] and zeros elsewhere: one bulk copy of x to scratch at `scratch`, then the
+ * module's packPadded. Rows and columns that land outside (a negative pad: input the conv never
+ * reads) are dropped.
  */
-function packInput(x: Float32Array, shape: number[], g: PaddedInput, cp: number, dst: Float32Array): void {
+function packInput(k: ConvKernelExports, x: Float32Array, shape: number[], g: PaddedInput, cp: number, dst: number, scratch: number): void {
   const [n, h, w, c] = shape;
-  // Source rows/columns that land inside the padded window.
   const r0 = Math.max(0, -g.top);
   const r1 = Math.min(h, g.hp - g.top);
-  const w0 = Math.max(0, -g.left);
-  const w1 = Math.min(w, g.wp - g.left);
-  const rowFloats = g.wp * cp;
-  const imageFloats = g.hp * rowFloats;
-  if (r1 <= r0 || w1 <= w0) {
-    dst.fill(0); // the window reads no input at all
+  const c0 = Math.max(0, -g.left);
+  const c1 = Math.min(w, g.wp - g.left);
+  if (r1 <= r0 || c1 <= c0) {
+    new Float32Array(k.memory.buffer, dst, n * g.hp * g.wp * cp).fill(0); // the window reads no input at all
     return;
   }
-  if (cp !== c) dst.fill(0); // channel padding: zero everything, then copy pixel by pixel
-  for (let b = 0; b < n; b++) {
-    const image = b * imageFloats;
-    if (cp === c) {
-      // Zero only the border: the rows above and below the copied ones, and each copied row's
-      // left and right margins (a full fill would be one more pass over the buffer).
-      dst.fill(0, image, image + (r0 + g.top) * rowFloats);
-      dst.fill(0, image + (r1 + g.top) * rowFloats, image + imageFloats);
-    }
-    for (let r = r0; r < r1; r++) {
-      const src = (b * h + r) * w * c;
-      const row = image + (r + g.top) * rowFloats;
-      if (cp === c) {
-        dst.fill(0, row, row + (g.left + w0) * cp);
-        dst.set(x.subarray(src + w0 * c, src + w1 * c), row + (g.left + w0) * cp);
-        dst.fill(0, row + (g.left + w1) * cp, row + rowFloats);
-      } else {
-        for (let col = w0; col < w1; col++) dst.set(x.subarray(src + col * c, src + col * c + c), row + (col + g.left) * cp);
-      }
-    }
-  }
+  new Float32Array(k.memory.buffer, scratch, x.length).set(x);
+  k.packPadded(scratch, dst, n, h, w, c, g.hp, g.wp, cp, g.top, g.left, r0, r1, c0, c1);
 }
 
 /** Copies rows of `width` values into rows of `stride` (>= width) values, the rest left as is. */
@@ -177,9 +160,10 @@ export function simdConv2D(x: Float32Array, filter: Float32Array, info: Conv2DIn
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
   const g = paddedInput(info);
   const co8 = roundUp(co, 8);
-  const [xp, wp, bp, yp] = allocate(k, [n * g.hp * g.wp * ci, fh * fw * ci * co8, co8, n * oh * ow * co8]);
+  // The raw input shares its scratch with the output: packing is done before the conv writes.
+  const [xp, wp, bp, yp] = allocate(k, [n * g.hp * g.wp * ci, fh * fw * ci * co8, co8, Math.max(n * oh * ow * co8, x.length)]);
+  packInput(k, x, [n, info.inHeight, info.inWidth, ci], g, ci, xp, yp);
   const mem = k.memory.buffer;
-  packInput(x, [n, info.inHeight, info.inWidth, ci], g, ci, new Float32Array(mem, xp, n * g.hp * g.wp * ci));
   const w = new Float32Array(mem, wp, fh * fw * ci * co8);
   if (co8 !== co) w.fill(0);
   spreadRows(filter, fh * fw * ci, co, co8, w);
@@ -205,9 +189,10 @@ export function simdConv2DBackpropFilter(x: Float32Array, dy: Float32Array, info
   const g = paddedInput(info);
   const ci4 = roundUp(ci, 4);
   const co8 = roundUp(co, 8);
-  const [xp, dyp, dwp] = allocate(k, [n * g.hp * g.wp * ci4, n * oh * ow * co8, fh * fw * ci4 * co8]);
+  // The raw input shares its scratch with the output gradient: packing is done before dy is copied in.
+  const [xp, dyp, dwp] = allocate(k, [n * g.hp * g.wp * ci4, Math.max(n * oh * ow * co8, x.length), fh * fw * ci4 * co8]);
+  packInput(k, x, [n, info.inHeight, info.inWidth, ci], g, ci4, xp, dyp);
   const mem = k.memory.buffer;
-  packInput(x, [n, info.inHeight, info.inWidth, ci], g, ci4, new Float32Array(mem, xp, n * g.hp * g.wp * ci4));
   const d = new Float32Array(mem, dyp, n * oh * ow * co8);
   if (co8 !== co) d.fill(0);
   spreadRows(dy, n * oh * ow, co, co8, d);
