@@ -20,6 +20,7 @@ import {
   type WasmConvKernels,
 } from '../../src/backend/wasm-training-kernels.js';
 import { subPixelPlan } from '../../src/backend/conv-backprop-input-subpixel.js';
+import { simdConvRoute } from '../../src/backend/simd-conv.js';
 import { float32Tolerance, maxAbsError, runKernelOn, seededValues } from './harness.js';
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
@@ -152,9 +153,12 @@ test.serial('Conv2D and FusedConv2D (simd) match the cpu stock kernels; what the
   t.is(wasmConvKernels(), 'simd');
   let worst = 0;
   let cases = 0;
+  const routes = { winograd: 0, direct: 0 };
   for (const c of convCases()) {
     for (const [ci, co] of [...CHANNELS, [20, 24]] as Array<[number, number]>) {
       const n = 2;
+      // 3x3 stride 1 at 20 channels: Winograd, over 40 tiles at 9x8 (a full block of 32 and a part).
+      routes[simdConvRoute(tf.backend_util.computeConv2DInfo([n, c.h, c.w, ci], [c.fh, c.fw, ci, co], c.stride, 1, c.pad))]++;
       const x = { values: seededValues(n * c.h * c.w * ci, 50), shape: [n, c.h, c.w, ci] };
       const filter = { values: seededValues(c.fh * c.fw * ci * co, 51), shape: [c.fh, c.fw, ci, co] };
       const bias = { values: seededValues(co, 52), shape: [co] };
@@ -188,6 +192,7 @@ test.serial('Conv2D and FusedConv2D (simd) match the cpu stock kernels; what the
     filter: { values: seededValues(3 * 3 * 3 * 4, 54), shape: [3, 3, 3, 4] },
   }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 2 });
   t.deepEqual(dilated.shape, [2, 5, 5, 4]);
+  t.deepEqual(routes, { winograd: 8, direct: 136 });
   t.log(`Conv2D/FusedConv2D (simd): max abs error ${worst.toExponential(2)} over ${cases} cases`);
 });
 
@@ -210,8 +215,9 @@ for (const [policy, kernels] of [['conv', 'simd'], ['subpixel', 'simd'], ['auto'
     try {
       let worst = 0;
       let subPixel = 0;
-      for (const c of inputGradCases()) {
-        const [n, ci, co] = [3, 4, 2];
+      for (const c of inputGradCases()) for (const [ci, co] of [[4, 2], [5, 16]]) {
+        // dy with 16 channels: the stride-1 3x3 cases run their conv by Winograd.
+        const n = 3;
         const info = tf.backend_util.computeConv2DInfo([n, c.h, c.w, ci], [c.fh, c.fw, ci, co], c.stride, 1, c.pad);
         const inputs = {
           dy: { values: seededValues(tf.util.sizeFromShape(info.outShape), 3), shape: info.outShape },
@@ -227,8 +233,8 @@ for (const [policy, kernels] of [['conv', 'simd'], ['subpixel', 'simd'], ['auto'
         worst = Math.max(worst, err);
       }
       // The even strided cases with filters wider than the stride take the sub-pixel route.
-      t.true(subPixel >= 24, `${subPixel} sub-pixel cases`);
-      t.log(`Conv2DBackpropInput (${policy}, ${kernels}): max abs error ${worst.toExponential(2)} over ${inputGradCases().length} cases, ${subPixel} sub-pixel-shaped`);
+      t.true(subPixel >= 48, `${subPixel} sub-pixel cases`);
+      t.log(`Conv2DBackpropInput (${policy}, ${kernels}): max abs error ${worst.toExponential(2)} over ${2 * inputGradCases().length} cases, ${subPixel} sub-pixel-shaped`);
     } finally {
       setWasmBackpropInputPolicy('auto');
       setWasmConvKernels('simd');
