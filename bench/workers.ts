@@ -2,7 +2,8 @@
 // images/s of the library's own `fit` on one thread and on data-parallel worker threads (fit option `workers`,
 // src/parallel/replica-group.ts), wasm, the bench's recipe (crop-flip, BatchNorm with the library's gradient,
 // queue K, InfoNCE τ 0.07). img/s = batch ÷ median step time from the `step` events after 2 warm-up steps.
-// Prints a markdown table and the command that made it.
+// Prints a markdown table and the command that made it (--json: the rows as a JSON array of
+// { model, workers, batch, imagesPerSecond }).
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfd from '@tensorflow/tfjs-data';
@@ -58,14 +59,20 @@ async function measure(model: ModelId, workers: number): Promise<{ ips: number; 
 }
 
 const rows: string[] = [];
+const jsonRows: Array<{ model: ModelId; workers: number; batch: number; imagesPerSecond: number }> = [];
 for (const model of models) {
   let base = 0;
   for (const w of workerCounts) {
     const r = await measure(model, w);
     if (w === 1) base = r.ips;
+    jsonRows.push({ model, workers: w, batch, imagesPerSecond: r.ips });
     rows.push(`| ${model} | ${w} | ${batch} | ${r.ips.toFixed(1)} | ${base ? (r.ips / base).toFixed(2) + '×' : '—'} | ${r.losses.map((l) => l.toFixed(3)).join(' ')} |`);
     process.stderr.write(`${rows[rows.length - 1]}\n`);
   }
+}
+if (argv.includes('--json')) {
+  console.log(JSON.stringify(jsonRows, null, 2));
+  process.exit(0);
 }
 console.log(`Command: \`npx tsx bench/workers.ts ${argv.join(' ')}\``);
 console.log(`Date: ${new Date().toISOString()} · ${os.cpus()[0]?.model} ×${os.cpus().length} · load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} · wasm, one thread per worker, K ${queue}\n`);
