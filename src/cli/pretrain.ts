@@ -128,8 +128,10 @@ export async function pretrainCommand(flags: PretrainFlags, io: CliIo): Promise<
       const steps = run.stepsPerEpoch ?? passSteps;
       plan = { epochs: run.epochs, stepsPerEpoch: run.stepsPerEpoch, batchSize: run.batchSize, totalSteps: run.epochs * steps, datasetSize: data.train.count, reason: 'epochs given' };
     } else {
-      // Workers warm up over their first steps: measure more of them.
-      const steps = run.workers > 1 ? 4 : 2;
+      // The first steps run slower (workers starting; V8 compiles WebAssembly in tiers, so the SIMD conv loops
+      // reach full speed only after a few calls): time steps 2-4 and plan with their median. With 2 steps the
+      // default job measured 217 images/s and then trained at 287.
+      const steps = 4;
       io.err(`measuring speed (${steps} steps of batch ${run.batchSize}${run.workers > 1 ? ` on ${run.workers} workers` : ''})...`);
       speed = await measureSpeed({ makeBackbone: () => buildEncoder(run.model, shape), plugins: io.plugins, mocoConfig, train: data.train, batchSize: run.batchSize, parallel: parallelOptions(run, io), steps });
       const monitorImages = run.knnEvery > 0 ? evalImages(data.train, data.test, run.monitor.trainPerClass, run.monitor.testPerClass) : 0;
