@@ -28,14 +28,18 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-/** Median ms of `f` (which returns a tensor, read back to force execution), after a warm-up. */
+/**
+ * Median ms of `f` after a warm-up. cpu and wasm kernels run synchronously when dispatched, so the
+ * call alone is timed; the read-back comes after (it cost 2-50 ms for a 16 MB output, depending on
+ * whether the host had to fault in fresh pages, and is the same for every kernel compared).
+ */
 function time(f: () => tf.Tensor, n = reps): number {
   const ts: number[] = [];
   for (let i = 0; i <= n; i++) {
     const t0 = performance.now();
     const out = f();
-    out.dataSync();
     const dt = performance.now() - t0;
+    out.dataSync();
     out.dispose();
     if (i > 0) ts.push(dt);
   }

@@ -79,6 +79,11 @@ export function simdConvAvailable(): boolean {
   return kernels() != null;
 }
 
+/** Bytes of the kernels' own WebAssembly memory (0 before the first call): it grows to the largest call and stays. */
+export function simdConvMemoryBytes(): number {
+  return instance ? instance.memory.buffer.byteLength : 0;
+}
+
 const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;
 const ALIGN = 64;
 

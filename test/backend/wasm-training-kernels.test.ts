@@ -20,7 +20,7 @@ import {
   type WasmConvKernels,
 } from '../../src/backend/wasm-training-kernels.js';
 import { subPixelPlan } from '../../src/backend/conv-backprop-input-subpixel.js';
-import { simdConvRoute } from '../../src/backend/simd-conv.js';
+import { simdConvMemoryBytes, simdConvRoute } from '../../src/backend/simd-conv.js';
 import { float32Tolerance, maxAbsError, runKernelOn, seededValues } from './harness.js';
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
@@ -512,9 +512,13 @@ test.serial('each kernel leaves no intermediate buffer behind', async (t) => {
     for (const run of runs) {
       run().dispose();
       const before = tf.backend().numDataIds();
+      const simdBytes = simdConvMemoryBytes();
       for (let i = 0; i < 3; i++) run().dispose();
       t.is(tf.backend().numDataIds(), before);
+      // The SIMD loops' scratch is laid out afresh per call: repeating a call never grows it.
+      t.is(simdConvMemoryBytes(), simdBytes);
     }
+    t.true(simdConvMemoryBytes() > 0, 'the SIMD loops ran');
     tf.dispose([x, dy, filter, dwFilter, ids, bias]);
   } finally {
     setWasmBackpropInputPolicy('auto');
