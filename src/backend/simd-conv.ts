@@ -48,6 +48,10 @@ interface ConvKernelExports {
     xp: number, u: number, bias: number, y: number, v: number, m: number,
     n: number, oh: number, ow: number, hp: number, wp: number, ci4: number, co8: number, relu: number, block: number,
   ): void;
+  conv2dFilterGradWinograd(
+    xp: number, dyp: number, dw: number, v: number, w: number, m: number,
+    n: number, oh: number, ow: number, hp: number, wp: number, ci4: number, co8: number, block: number,
+  ): void;
   conv2dFilterGrad(
     xp: number, dyp: number, dw: number,
     n: number, oh: number, ow: number, hp: number, wp: number, ci4: number, co8: number,
@@ -164,7 +168,17 @@ const WINOGRAD_BLOCK = 32;
 /** Below this many input channels the transforms cost more than the saved products (measured at 16: 1.3x). */
 const WINOGRAD_MIN_CHANNELS = 16;
 
-/** How simdConv2D computes a conv: 'winograd' (3x3, stride 1, 16+ input channels) or 'direct'. */
+/** Every 2x2 output tile reads a 4x4 patch: the padded input covers ceil(O/2) tiles each way. */
+function winogradPadding(info: Conv2DInfo): PaddedInput {
+  return {
+    hp: 2 * Math.ceil(info.outHeight / 2) + 2,
+    wp: 2 * Math.ceil(info.outWidth / 2) + 2,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+  };
+}
+
+/** How simdConv2D and simdConv2DBackpropFilter compute a conv: 'winograd' (3x3, stride 1, 16+ input channels) or 'direct'. */
 export function simdConvRoute(info: Conv2DInfo): 'winograd' | 'direct' {
   const winograd = info.filterHeight === 3 && info.filterWidth === 3 && info.strideHeight === 1 && info.strideWidth === 1 &&
     info.dilationHeight === 1 && info.dilationWidth === 1 && info.inChannels >= WINOGRAD_MIN_CHANNELS;
@@ -187,10 +201,7 @@ export function simdConv2D(x: Float32Array, filter: Float32Array, info: Conv2DIn
   let bp: number;
   if (simdConvRoute(info) === 'winograd') {
     const ci4 = roundUp(ci, 4);
-    // Every 2x2 output tile reads a 4x4 patch: the padded input covers ceil(O/2) tiles.
-    const g: PaddedInput = {
-      hp: 2 * Math.ceil(oh / 2) + 2, wp: 2 * Math.ceil(ow / 2) + 2, top: info.padInfo.top, left: info.padInfo.left,
-    };
+    const g = winogradPadding(info);
     let xp: number, wRaw: number, up: number, vp: number, mp: number;
     [xp, wRaw, up, bp, vp, mp, yp] = allocate(k, [
       n * g.hp * g.wp * ci4, 9 * ci * co, 16 * ci4 * co8, co8, 16 * WINOGRAD_BLOCK * ci4, 16 * WINOGRAD_BLOCK * co8,
@@ -233,21 +244,30 @@ export function simdConv2DBackpropFilter(x: Float32Array, dy: Float32Array, info
   if (k == null) throw new Error('tfjs-moco: WebAssembly SIMD is not available in this runtime');
   const { batchSize: n, inChannels: ci, outChannels: co, outHeight: oh, outWidth: ow } = info;
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
-  const g = paddedInput(info);
   const ci4 = roundUp(ci, 4);
   const co8 = roundUp(co, 8);
+  const shape = [n, info.inHeight, info.inWidth, ci];
+  const winograd = simdConvRoute(info) === 'winograd';
+  const g = winograd ? winogradPadding(info) : paddedInput(info);
   // The raw input shares its scratch with the output gradient: packing is done before dy is copied in.
-  const [xp, dyp, dwp] = allocate(k, [n * g.hp * g.wp * ci4, Math.max(n * oh * ow * co8, x.length), fh * fw * ci4 * co8]);
-  packInput(k, x, [n, info.inHeight, info.inWidth, ci], g, ci4, xp, dyp);
+  const [xp, dyp, dwp, vp, wp, mp] = allocate(k, [
+    n * g.hp * g.wp * ci4, Math.max(n * oh * ow * co8, x.length), fh * fw * ci4 * co8,
+    ...(winograd ? [16 * WINOGRAD_BLOCK * ci4, 16 * WINOGRAD_BLOCK * co8, 16 * ci4 * co8] : []),
+  ]);
+  packInput(k, x, shape, g, ci4, xp, dyp);
   const mem = k.memory.buffer;
   const d = new Float32Array(mem, dyp, n * oh * ow * co8);
   if (co8 !== co) d.fill(0);
   spreadRows(dy, n * oh * ow, co, co8, d);
-  // About 64 output pixels per chunk: enough work per register tile to amortize loading and
-  // storing its accumulators, while the chunk's rows stay in L1/L2 (measured: 33-41 GFLOP/s
-  // from 4x4x128 to 32x32x16 layers).
-  const rowsPerChunk = Math.max(1, Math.ceil(64 / ow));
-  k.conv2dFilterGrad(xp, dyp, dwp, n, oh, ow, g.hp, g.wp, ci4, co8, fh, fw, sh, sw, rowsPerChunk);
+  if (winograd) {
+    k.conv2dFilterGradWinograd(xp, dyp, dwp, vp, wp, mp, n, oh, ow, g.hp, g.wp, ci4, co8, WINOGRAD_BLOCK);
+  } else {
+    // About 64 output pixels per chunk: enough work per register tile to amortize loading and
+    // storing its accumulators, while the chunk's rows stay in L1/L2 (measured: 33-41 GFLOP/s
+    // from 4x4x128 to 32x32x16 layers).
+    const rowsPerChunk = Math.max(1, Math.ceil(64 / ow));
+    k.conv2dFilterGrad(xp, dyp, dwp, n, oh, ow, g.hp, g.wp, ci4, co8, fh, fw, sh, sw, rowsPerChunk);
+  }
   const dw = new Float32Array(mem, dwp, fh * fw * ci4 * co8);
   // [fh,fw,ci4,co8] -> [fh,fw,ci,co]: drop the padded channels (none for ResNet widths).
   if (ci4 === ci && co8 === co) return dw;

@@ -126,10 +126,13 @@ for (const kernels of CONV_KERNELS) {
     await withConvKernels(kernels, async () => {
       t.is(wasmConvKernels(), kernels);
       let worst = 0;
+      const routes = { winograd: 0, direct: 0 };
       for (const c of convCases()) {
-        for (const [ci, co] of CHANNELS) {
+        // [20, 24]: the 3x3 stride-1 cases take the Winograd route (9x8 at n 3: 60 tiles, a block and a part).
+        for (const [ci, co] of [...CHANNELS, [20, 24]] as Array<[number, number]>) {
           const n = 3;
           const info = tf.backend_util.computeConv2DInfo([n, c.h, c.w, ci], [c.fh, c.fw, ci, co], c.stride, 1, c.pad);
+          routes[simdConvRoute(info)]++;
           const inputs = {
             x: { values: seededValues(n * c.h * c.w * ci, 1), shape: [n, c.h, c.w, ci] },
             dy: { values: seededValues(tf.util.sizeFromShape(info.outShape), 2), shape: info.outShape },
@@ -143,7 +146,8 @@ for (const kernels of CONV_KERNELS) {
           worst = Math.max(worst, err);
         }
       }
-      t.log(`Conv2DBackpropFilter (${kernels}): max abs error ${worst.toExponential(2)} over ${convCases().length * CHANNELS.length} cases`);
+      t.deepEqual(routes, { winograd: 8, direct: 136 });
+      t.log(`Conv2DBackpropFilter (${kernels}): max abs error ${worst.toExponential(2)} over ${routes.winograd + routes.direct} cases`);
     });
   });
 }

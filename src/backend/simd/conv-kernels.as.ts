@@ -267,6 +267,52 @@ export function winogradFilter(w: usize, u: usize, ci: i32, co: i32, ci4: i32, c
 }
 
 /**
+ * The Winograd input transform of tiles [t0, t0+cnt) into v [16][block][CI4]: V = B^T d B for each
+ * tile's 4x4 patch d, four channels per f32x4; tiles [cnt, cnt4) are zero-filled (the GEMMs work
+ * on groups of 4 tiles).
+ */
+function winogradInput(
+  xp: usize, vbuf: usize, t0: i32, cnt: i32, cnt4: i32, th: i32, tw: i32, hp: i32, wp: i32, ci4: i32, block: i32,
+): void {
+  const px = <usize>ci4 << 2; // bytes per input pixel
+  const rowB = <usize>(wp * ci4) << 2; // bytes per input row
+  const vXi = <usize>(block * ci4) << 2; // bytes per xi plane in V
+  for (let j = 0; j < cnt4; j++) {
+    if (j >= cnt) {
+      for (let xi = 0; xi < 16; xi++) memory.fill(vbuf + <usize>xi * vXi + ((<usize>j * ci4) << 2), 0, px);
+      continue;
+    }
+    const t = t0 + j;
+    const b = t / (th * tw);
+    const r = t - b * th * tw;
+    const ty = r / tw, tx = r - (r / tw) * tw;
+    const src = xp + <usize>((b * hp + 2 * ty) * wp + 2 * tx) * px;
+    const dst = vbuf + ((<usize>j * ci4) << 2);
+    for (let k: usize = 0; k < <usize>(ci4 << 2); k += 16) {
+      const p0 = src + k, p1 = p0 + rowB, p2 = p1 + rowB, p3 = p2 + rowB;
+      // rows: t_r = B^T d (combine rows), per column c
+      const d00 = v128.load(p0), d01 = v128.load(p0 + px), d02 = v128.load(p0 + 2 * px), d03 = v128.load(p0 + 3 * px);
+      const d10 = v128.load(p1), d11 = v128.load(p1 + px), d12 = v128.load(p1 + 2 * px), d13 = v128.load(p1 + 3 * px);
+      const d20 = v128.load(p2), d21 = v128.load(p2 + px), d22 = v128.load(p2 + 2 * px), d23 = v128.load(p2 + 3 * px);
+      const d30 = v128.load(p3), d31 = v128.load(p3 + px), d32 = v128.load(p3 + 2 * px), d33 = v128.load(p3 + 3 * px);
+      const a00 = f32x4.sub(d00, d20), a01 = f32x4.sub(d01, d21), a02 = f32x4.sub(d02, d22), a03 = f32x4.sub(d03, d23);
+      const a10 = f32x4.add(d10, d20), a11 = f32x4.add(d11, d21), a12 = f32x4.add(d12, d22), a13 = f32x4.add(d13, d23);
+      const a20 = f32x4.sub(d20, d10), a21 = f32x4.sub(d21, d11), a22 = f32x4.sub(d22, d12), a23 = f32x4.sub(d23, d13);
+      const a30 = f32x4.sub(d10, d30), a31 = f32x4.sub(d11, d31), a32 = f32x4.sub(d12, d32), a33 = f32x4.sub(d13, d33);
+      const o = dst + k;
+      v128.store(o + 0 * vXi, f32x4.sub(a00, a02)); v128.store(o + 1 * vXi, f32x4.add(a01, a02));
+      v128.store(o + 2 * vXi, f32x4.sub(a02, a01)); v128.store(o + 3 * vXi, f32x4.sub(a01, a03));
+      v128.store(o + 4 * vXi, f32x4.sub(a10, a12)); v128.store(o + 5 * vXi, f32x4.add(a11, a12));
+      v128.store(o + 6 * vXi, f32x4.sub(a12, a11)); v128.store(o + 7 * vXi, f32x4.sub(a11, a13));
+      v128.store(o + 8 * vXi, f32x4.sub(a20, a22)); v128.store(o + 9 * vXi, f32x4.add(a21, a22));
+      v128.store(o + 10 * vXi, f32x4.sub(a22, a21)); v128.store(o + 11 * vXi, f32x4.sub(a21, a23));
+      v128.store(o + 12 * vXi, f32x4.sub(a30, a32)); v128.store(o + 13 * vXi, f32x4.add(a31, a32));
+      v128.store(o + 14 * vXi, f32x4.sub(a32, a31)); v128.store(o + 15 * vXi, f32x4.sub(a31, a33));
+    }
+  }
+}
+
+/**
  * y = act(bias + conv3x3(xp, w)) by F(2x2,3x3), stride 1. xp [N, HP, WP, CI4] is padded so that
  * every 2x2 output tile's 4x4 input patch exists: HP = 2*ceil(OH/2) + 2, WP likewise. Tiles are
  * handled `block` (a multiple of 4) at a time so their transformed inputs v [16][block][CI4] and
@@ -288,40 +334,7 @@ export function conv2dWinograd(xp: usize, u: usize, bias: usize, y: usize, vbuf:
   for (let t0 = 0; t0 < tiles; t0 += block) {
     const cnt = min(block, tiles - t0);
     const cnt4 = (cnt + 3) & ~3;
-    // 1. input transform
-    for (let j = 0; j < cnt4; j++) {
-      if (j >= cnt) {
-        for (let xi = 0; xi < 16; xi++) memory.fill(vbuf + <usize>xi * vXi + ((<usize>j * ci4) << 2), 0, px);
-        continue;
-      }
-      const t = t0 + j;
-      const b = t / (th * tw);
-      const r = t - b * th * tw;
-      const ty = r / tw, tx = r - (r / tw) * tw;
-      const src = xp + <usize>((b * hp + 2 * ty) * wp + 2 * tx) * px;
-      const dst = vbuf + ((<usize>j * ci4) << 2);
-      for (let k: usize = 0; k < <usize>(ci4 << 2); k += 16) {
-        const p0 = src + k, p1 = p0 + rowB, p2 = p1 + rowB, p3 = p2 + rowB;
-        // rows: t_r = B^T d (combine rows), per column c
-        const d00 = v128.load(p0), d01 = v128.load(p0 + px), d02 = v128.load(p0 + 2 * px), d03 = v128.load(p0 + 3 * px);
-        const d10 = v128.load(p1), d11 = v128.load(p1 + px), d12 = v128.load(p1 + 2 * px), d13 = v128.load(p1 + 3 * px);
-        const d20 = v128.load(p2), d21 = v128.load(p2 + px), d22 = v128.load(p2 + 2 * px), d23 = v128.load(p2 + 3 * px);
-        const d30 = v128.load(p3), d31 = v128.load(p3 + px), d32 = v128.load(p3 + 2 * px), d33 = v128.load(p3 + 3 * px);
-        const a00 = f32x4.sub(d00, d20), a01 = f32x4.sub(d01, d21), a02 = f32x4.sub(d02, d22), a03 = f32x4.sub(d03, d23);
-        const a10 = f32x4.add(d10, d20), a11 = f32x4.add(d11, d21), a12 = f32x4.add(d12, d22), a13 = f32x4.add(d13, d23);
-        const a20 = f32x4.sub(d20, d10), a21 = f32x4.sub(d21, d11), a22 = f32x4.sub(d22, d12), a23 = f32x4.sub(d23, d13);
-        const a30 = f32x4.sub(d10, d30), a31 = f32x4.sub(d11, d31), a32 = f32x4.sub(d12, d32), a33 = f32x4.sub(d13, d33);
-        const o = dst + k;
-        v128.store(o + 0 * vXi, f32x4.sub(a00, a02)); v128.store(o + 1 * vXi, f32x4.add(a01, a02));
-        v128.store(o + 2 * vXi, f32x4.sub(a02, a01)); v128.store(o + 3 * vXi, f32x4.sub(a01, a03));
-        v128.store(o + 4 * vXi, f32x4.sub(a10, a12)); v128.store(o + 5 * vXi, f32x4.add(a11, a12));
-        v128.store(o + 6 * vXi, f32x4.sub(a12, a11)); v128.store(o + 7 * vXi, f32x4.sub(a11, a13));
-        v128.store(o + 8 * vXi, f32x4.sub(a20, a22)); v128.store(o + 9 * vXi, f32x4.add(a21, a22));
-        v128.store(o + 10 * vXi, f32x4.sub(a22, a21)); v128.store(o + 11 * vXi, f32x4.sub(a21, a23));
-        v128.store(o + 12 * vXi, f32x4.sub(a30, a32)); v128.store(o + 13 * vXi, f32x4.add(a31, a32));
-        v128.store(o + 14 * vXi, f32x4.sub(a32, a31)); v128.store(o + 15 * vXi, f32x4.sub(a31, a33));
-      }
-    }
+    winogradInput(xp, vbuf, t0, cnt, cnt4, th, tw, hp, wp, ci4, block);
     // 2. 16 GEMMs: M[xi][tile][co] = sum_k V[xi][tile][k] U[xi][k][co]
     for (let xi = 0; xi < 16; xi++) {
       const vb = vbuf + <usize>xi * vXi, mb = mbuf + <usize>xi * mXi, ub = u + <usize>xi * uXi;
@@ -390,5 +403,136 @@ export function conv2dWinograd(xp: usize, u: usize, bias: usize, y: usize, vbuf:
         }
       }
     }
+  }
+}
+
+/**
+ * The filter gradient of a 3x3 stride-1 conv by F(2x2,3x3): with V = B^T d B the transformed
+ * input patch of a tile and W = A g A^T its transformed 2x2 output gradient g, the forward
+ * Y = A^T ((G w G^T) . V) A gives dw = G^T (sum over tiles of V . W) G, per channel pair. So:
+ * per block of tiles, transform inputs and gradients, accumulate the 16 products
+ * m[xi][ci][co] += sum_t v[xi][t][ci] w[xi][t][co] (the register tile of conv2dFilterGrad), and
+ * at the end apply G^T . G. dw [3, 3, CI4, CO8] is overwritten; m is scratch [16, CI4, CO8].
+ * dyp [N, OH, OW, CO8] is read as is: gradient rows/columns past OH/OW count as zero.
+ */
+export function conv2dFilterGradWinograd(
+  xp: usize, dyp: usize, dw: usize, vbuf: usize, wbuf: usize, mbuf: usize,
+  n: i32, oh: i32, ow: i32, hp: i32, wp: i32, ci4: i32, co8: i32, block: i32,
+): void {
+  const th = (oh + 1) >> 1, tw = (ow + 1) >> 1;
+  const tiles = n * th * tw;
+  const zero = f32x4.splat(0);
+  const vXi = <usize>(block * ci4) << 2;
+  const wXi = <usize>(block * co8) << 2;
+  const mXi = <usize>(ci4 * co8) << 2;
+  const dyPx = <usize>co8 << 2;
+  const dyRow = <usize>(ow * co8) << 2;
+  memory.fill(mbuf, 0, 16 * mXi);
+  for (let t0 = 0; t0 < tiles; t0 += block) {
+    const cnt = min(block, tiles - t0);
+    const cnt4 = (cnt + 3) & ~3;
+    winogradInput(xp, vbuf, t0, cnt, cnt4, th, tw, hp, wp, ci4, block);
+    // Gradient transform W = A g A^T, A = [[1,0],[1,1],[1,-1],[0,-1]].
+    for (let j = 0; j < cnt4; j++) {
+      const dst = wbuf + ((<usize>j * co8) << 2);
+      if (j >= cnt) {
+        for (let xi = 0; xi < 16; xi++) memory.fill(dst + <usize>xi * wXi, 0, dyPx);
+        continue;
+      }
+      const t = t0 + j;
+      const b = t / (th * tw);
+      const r = t - b * th * tw;
+      const ty = r / tw, tx = r - (r / tw) * tw;
+      const oy = 2 * ty, ox = 2 * tx;
+      const right = ox + 1 < ow, below = oy + 1 < oh;
+      const src = dyp + ((<usize>((b * oh + oy) * ow + ox) * co8) << 2);
+      for (let c: usize = 0; c < <usize>(co8 << 2); c += 16) {
+        const g00 = v128.load(src + c);
+        const g01 = right ? v128.load(src + dyPx + c) : zero;
+        const g10 = below ? v128.load(src + dyRow + c) : zero;
+        const g11 = right && below ? v128.load(src + dyRow + dyPx + c) : zero;
+        // rows: R = A g (4x2)
+        const r10 = f32x4.add(g00, g10), r11 = f32x4.add(g01, g11);
+        const r20 = f32x4.sub(g00, g10), r21 = f32x4.sub(g01, g11);
+        const r30 = f32x4.neg(g10), r31 = f32x4.neg(g11);
+        const o = dst + c;
+        v128.store(o, g00); v128.store(o + wXi, f32x4.add(g00, g01));
+        v128.store(o + 2 * wXi, f32x4.sub(g00, g01)); v128.store(o + 3 * wXi, f32x4.neg(g01));
+        v128.store(o + 4 * wXi, r10); v128.store(o + 5 * wXi, f32x4.add(r10, r11));
+        v128.store(o + 6 * wXi, f32x4.sub(r10, r11)); v128.store(o + 7 * wXi, f32x4.neg(r11));
+        v128.store(o + 8 * wXi, r20); v128.store(o + 9 * wXi, f32x4.add(r20, r21));
+        v128.store(o + 10 * wXi, f32x4.sub(r20, r21)); v128.store(o + 11 * wXi, f32x4.neg(r21));
+        v128.store(o + 12 * wXi, r30); v128.store(o + 13 * wXi, f32x4.add(r30, r31));
+        v128.store(o + 14 * wXi, f32x4.sub(r30, r31)); v128.store(o + 15 * wXi, f32x4.neg(r31));
+      }
+    }
+    // m[xi][ci][co] += sum_t v[xi][t][ci] w[xi][t][co]
+    for (let xi = 0; xi < 16; xi++) {
+      const vb = vbuf + <usize>xi * vXi, wb = wbuf + <usize>xi * wXi, mb = mbuf + <usize>xi * mXi;
+      for (let i = 0; i < ci4; i += 4) {
+        for (let c = 0; c < co8; c += 8) {
+          const out = mb + ((<usize>i * co8 + c) << 2);
+          const mRow = <usize>co8 << 2;
+          let a00 = v128.load(out), a01 = v128.load(out, 16);
+          let a10 = v128.load(out + mRow), a11 = v128.load(out + mRow, 16);
+          let a20 = v128.load(out + 2 * mRow), a21 = v128.load(out + 2 * mRow, 16);
+          let a30 = v128.load(out + 3 * mRow), a31 = v128.load(out + 3 * mRow, 16);
+          let pv = vb + (<usize>i << 2);
+          let pw = wb + (<usize>c << 2);
+          for (let j = 0; j < cnt4; j++) {
+            const d0 = v128.load(pw);
+            const d1 = v128.load(pw, 16);
+            const s0 = v128.load32_splat(pv);
+            a00 = f32x4.add(a00, f32x4.mul(s0, d0));
+            a01 = f32x4.add(a01, f32x4.mul(s0, d1));
+            const s1 = v128.load32_splat(pv + 4);
+            a10 = f32x4.add(a10, f32x4.mul(s1, d0));
+            a11 = f32x4.add(a11, f32x4.mul(s1, d1));
+            const s2 = v128.load32_splat(pv + 8);
+            a20 = f32x4.add(a20, f32x4.mul(s2, d0));
+            a21 = f32x4.add(a21, f32x4.mul(s2, d1));
+            const s3 = v128.load32_splat(pv + 12);
+            a30 = f32x4.add(a30, f32x4.mul(s3, d0));
+            a31 = f32x4.add(a31, f32x4.mul(s3, d1));
+            pv += <usize>ci4 << 2;
+            pw += <usize>co8 << 2;
+          }
+          v128.store(out, a00); v128.store(out, a01, 16);
+          v128.store(out + mRow, a10); v128.store(out + mRow, a11, 16);
+          v128.store(out + 2 * mRow, a20); v128.store(out + 2 * mRow, a21, 16);
+          v128.store(out + 3 * mRow, a30); v128.store(out + 3 * mRow, a31, 16);
+        }
+      }
+    }
+  }
+  // dw = G^T m G, G^T = [[1,1/2,1/2,0],[0,1/2,-1/2,0],[0,1/2,1/2,1]], four output channels at a time.
+  const half = f32x4.splat(HALF);
+  const tap = <usize>(ci4 * co8) << 2;
+  for (let e: usize = 0; e < mXi; e += 16) {
+    const m = mbuf + e;
+    // T = G^T m (3x4): one row per output tap row, from the four rows of m
+    const t00 = f32x4.add(v128.load(m), f32x4.mul(half, f32x4.add(v128.load(m + 4 * mXi), v128.load(m + 8 * mXi))));
+    const t01 = f32x4.add(v128.load(m + mXi), f32x4.mul(half, f32x4.add(v128.load(m + 5 * mXi), v128.load(m + 9 * mXi))));
+    const t02 = f32x4.add(v128.load(m + 2 * mXi), f32x4.mul(half, f32x4.add(v128.load(m + 6 * mXi), v128.load(m + 10 * mXi))));
+    const t03 = f32x4.add(v128.load(m + 3 * mXi), f32x4.mul(half, f32x4.add(v128.load(m + 7 * mXi), v128.load(m + 11 * mXi))));
+    const t10 = f32x4.mul(half, f32x4.sub(v128.load(m + 4 * mXi), v128.load(m + 8 * mXi)));
+    const t11 = f32x4.mul(half, f32x4.sub(v128.load(m + 5 * mXi), v128.load(m + 9 * mXi)));
+    const t12 = f32x4.mul(half, f32x4.sub(v128.load(m + 6 * mXi), v128.load(m + 10 * mXi)));
+    const t13 = f32x4.mul(half, f32x4.sub(v128.load(m + 7 * mXi), v128.load(m + 11 * mXi)));
+    const t20 = f32x4.add(f32x4.mul(half, f32x4.add(v128.load(m + 4 * mXi), v128.load(m + 8 * mXi))), v128.load(m + 12 * mXi));
+    const t21 = f32x4.add(f32x4.mul(half, f32x4.add(v128.load(m + 5 * mXi), v128.load(m + 9 * mXi))), v128.load(m + 13 * mXi));
+    const t22 = f32x4.add(f32x4.mul(half, f32x4.add(v128.load(m + 6 * mXi), v128.load(m + 10 * mXi))), v128.load(m + 14 * mXi));
+    const t23 = f32x4.add(f32x4.mul(half, f32x4.add(v128.load(m + 7 * mXi), v128.load(m + 11 * mXi))), v128.load(m + 15 * mXi));
+    // dw[r] = T[r] G: (t0 + (t1+t2)/2, (t1-t2)/2, (t1+t2)/2 + t3)
+    const o = dw + e;
+    v128.store(o, f32x4.add(t00, f32x4.mul(half, f32x4.add(t01, t02))));
+    v128.store(o + tap, f32x4.mul(half, f32x4.sub(t01, t02)));
+    v128.store(o + 2 * tap, f32x4.add(f32x4.mul(half, f32x4.add(t01, t02)), t03));
+    v128.store(o + 3 * tap, f32x4.add(t10, f32x4.mul(half, f32x4.add(t11, t12))));
+    v128.store(o + 4 * tap, f32x4.mul(half, f32x4.sub(t11, t12)));
+    v128.store(o + 5 * tap, f32x4.add(f32x4.mul(half, f32x4.add(t11, t12)), t13));
+    v128.store(o + 6 * tap, f32x4.add(t20, f32x4.mul(half, f32x4.add(t21, t22))));
+    v128.store(o + 7 * tap, f32x4.mul(half, f32x4.sub(t21, t22)));
+    v128.store(o + 8 * tap, f32x4.add(f32x4.mul(half, f32x4.add(t21, t22)), t23));
   }
 }
