@@ -2,11 +2,11 @@
 // WebAssembly and embedded in conv-kernels-wasm.ts) on float32 NHWC arrays.
 //
 // The kernels live in their own small WebAssembly instance with its own memory, not inside
-// tfjs-backend-wasm's: that module does not export its Memory object, so a second module cannot
-// share it. Each call therefore copies its operands in (packing them into the kernels' padded
-// layout on the way, which a shared memory would need anyway) and the result out. The copies are
-// O(activations) against O(activations x 9 x channels) of arithmetic: under 10 % of a call at the
-// layer sizes of a CIFAR ResNet-18 (see `npx tsx bench/kernels.ts`).
+// tfjs-backend-wasm's: that package exposes its Memory only through emscripten internals of one
+// build, so the library does not rely on it. Each call copies its operands in (one bulk copy, then
+// packed into the kernels' zero-padded layout inside wasm, which a shared memory would need
+// anyway) and the result out: O(activations) of copying against O(activations x 9 x channels) of
+// arithmetic, about 10 % of a call at CIFAR ResNet-18 sizes (`npx tsx bench/kernels.ts`).
 //
 // One instance per thread (module state), reused by every call; its memory grows to the largest
 // call seen and is kept (WebAssembly memory cannot shrink).

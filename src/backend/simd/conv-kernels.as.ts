@@ -1,11 +1,11 @@
 // AssemblyScript source of the library's SIMD convolution kernels for the wasm backend (compiled
 // by `npm run build:simd` into conv-kernels-wasm.ts; never imported by TypeScript).
 //
-// Why a kernel of our own: on tfjs-backend-wasm 4.22 the filter gradient had to be phrased as an
-// XNNPACK forward conv whose "filter" is dy, which XNNPACK re-packs on every call (~12 GFLOP/s),
-// and XNNPACK's forward conv runs the 16-channel layers of a CIFAR ResNet at ~12 GFLOP/s. These
-// loops keep a register tile of 8 f32x4 accumulators (4 scalars x 8 channels) and reach 30-40
-// GFLOP/s on one core of this machine (128-bit SIMD, no FMA in wasm without relaxed-simd).
+// Why kernels of our own: on tfjs-backend-wasm 4.22 the filter gradient had to be phrased as an
+// XNNPACK forward conv whose "filter" is dy, which XNNPACK re-packs on every call (10-26 GFLOP/s),
+// and XNNPACK's forward conv reaches 26-38 GFLOP/s at CIFAR ResNet sizes. These loops keep a
+// register tile of 8 f32x4 accumulators (4 scalars x 8 channels) and reach 30-50 GFLOP/s on one
+// core of this machine (128-bit SIMD, no FMA in wasm without relaxed-simd).
 //
 // Layouts (all f32, NHWC, set up by the caller in src/backend/simd-conv.ts):
 //   xp  input, zero-padded to exactly the window: [N, HP, WP, CI], HP = (OH-1)*SH + FH
@@ -15,10 +15,11 @@
 //   dw  filter gradient [FH, FW, CI4, CO8] (CI4 = input channels rounded up to 4, xp padded alike)
 //
 // 3x3 stride-1 convs with 16+ input channels take the Winograd route F(2x2,3x3) (Lavin & Gray,
-// "Fast Algorithms for Convolutional Neural Networks", CVPR 2016): 16 products per 2x2 output tile
-// and channel pair instead of 36, so 2.25x fewer multiplications, paid for with input and output
-// transforms. Measured per call at batch 128: 1.3x (16 channels) to 1.85x (128) faster than the
-// direct loop, with errors of a few float32 ulps of the output's magnitude.
+// "Fast Algorithms for Convolutional Neural Networks", CVPR 2016), forward and filter gradient:
+// 16 products per 2x2 output tile and channel pair instead of 36, so 2.25x fewer multiplications,
+// paid for with input and output transforms. Measured per call at batch 128: 1.1x (16 channels)
+// to 2.4x (128+) faster than the direct loop (50-93 GFLOP/s counted as direct-conv FLOPs), with
+// errors of a few float32 ulps of the output's magnitude.
 
 const HALF: f32 = 0.5;
 
