@@ -163,10 +163,49 @@ export function conv2d(
 }
 
 /**
+ * The register tile shared by both filter gradients: acc[4][8] (4 rows of 8 floats at `out`, rows
+ * `outRow` bytes apart) += sum over `count` steps of a[0..3] (outer) b[0..7], `a` and `b` advancing
+ * by `aStep` and `bStep` bytes per step. Eight f32x4 accumulators stay in registers for the loop.
+ */
+@inline
+function accumulate4x8(out: usize, outRow: usize, a: usize, aStep: usize, b: usize, bStep: usize, count: i32): void {
+  let a00 = v128.load(out), a01 = v128.load(out, 16);
+  let a10 = v128.load(out + outRow), a11 = v128.load(out + outRow, 16);
+  let a20 = v128.load(out + 2 * outRow), a21 = v128.load(out + 2 * outRow, 16);
+  let a30 = v128.load(out + 3 * outRow), a31 = v128.load(out + 3 * outRow, 16);
+  for (let j = 0; j < count; j++) {
+    const d0 = v128.load(b);
+    const d1 = v128.load(b, 16);
+    const s0 = v128.load32_splat(a);
+    a00 = f32x4.add(a00, f32x4.mul(s0, d0));
+    a01 = f32x4.add(a01, f32x4.mul(s0, d1));
+    const s1 = v128.load32_splat(a + 4);
+    a10 = f32x4.add(a10, f32x4.mul(s1, d0));
+    a11 = f32x4.add(a11, f32x4.mul(s1, d1));
+    const s2 = v128.load32_splat(a + 8);
+    a20 = f32x4.add(a20, f32x4.mul(s2, d0));
+    a21 = f32x4.add(a21, f32x4.mul(s2, d1));
+    const s3 = v128.load32_splat(a + 12);
+    a30 = f32x4.add(a30, f32x4.mul(s3, d0));
+    a31 = f32x4.add(a31, f32x4.mul(s3, d1));
+    a += aStep;
+    b += bStep;
+  }
+  v128.store(out, a00);
+  v128.store(out, a01, 16);
+  v128.store(out + outRow, a10);
+  v128.store(out + outRow, a11, 16);
+  v128.store(out + 2 * outRow, a20);
+  v128.store(out + 2 * outRow, a21, 16);
+  v128.store(out + 3 * outRow, a30);
+  v128.store(out + 3 * outRow, a31, 16);
+}
+
+/**
  * dw[kh,kw,ci,co] = sum_{n,oh,ow} xp[n, oh*sh+kh, ow*sw+kw, ci] * dyp[n,oh,ow,co], overwriting dw.
  * The output rows (n, oh) are walked in chunks of `rowsPerChunk` so that the chunk's input rows
- * and gradient rows stay in cache while every (tap, 4-channel, 8-channel) block sweeps them; each
- * block's 8 accumulators live in registers for the whole chunk.
+ * and gradient rows stay in cache while every (tap, 4-channel, 8-channel) block sweeps them, one
+ * output row at a time through accumulate4x8.
  */
 export function conv2dFilterGrad(
   xp: usize, dyp: usize, dw: usize,
@@ -185,42 +224,13 @@ export function conv2dFilterGrad(
         for (let i = 0; i < ci4; i += 4) {
           for (let c = 0; c < co8; c += 8) {
             const out = dw + ((<usize>((kh * fw + kw) * ci4 + i) * co8 + c) << 2);
-            let a00 = v128.load(out), a01 = v128.load(out, 16);
-            let a10 = v128.load(out + dwRow), a11 = v128.load(out + dwRow, 16);
-            let a20 = v128.load(out + 2 * dwRow), a21 = v128.load(out + 2 * dwRow, 16);
-            let a30 = v128.load(out + 3 * dwRow), a31 = v128.load(out + 3 * dwRow, 16);
             for (let r = r0; r < r1; r++) {
               const b = r / oh;
               const y = r - b * oh;
-              let px = xp + ((<usize>((b * hp + y * sh + kh) * wp + kw) * ci4 + i) << 2);
-              let pd = dyp + ((<usize>r * ow * co8 + c) << 2);
-              for (let x = 0; x < ow; x++) {
-                const d0 = v128.load(pd);
-                const d1 = v128.load(pd, 16);
-                const s0 = v128.load32_splat(px);
-                a00 = f32x4.add(a00, f32x4.mul(s0, d0));
-                a01 = f32x4.add(a01, f32x4.mul(s0, d1));
-                const s1 = v128.load32_splat(px + 4);
-                a10 = f32x4.add(a10, f32x4.mul(s1, d0));
-                a11 = f32x4.add(a11, f32x4.mul(s1, d1));
-                const s2 = v128.load32_splat(px + 8);
-                a20 = f32x4.add(a20, f32x4.mul(s2, d0));
-                a21 = f32x4.add(a21, f32x4.mul(s2, d1));
-                const s3 = v128.load32_splat(px + 12);
-                a30 = f32x4.add(a30, f32x4.mul(s3, d0));
-                a31 = f32x4.add(a31, f32x4.mul(s3, d1));
-                px += xStep;
-                pd += dyStep;
-              }
+              const px = xp + ((<usize>((b * hp + y * sh + kh) * wp + kw) * ci4 + i) << 2);
+              const pd = dyp + ((<usize>r * ow * co8 + c) << 2);
+              accumulate4x8(out, dwRow, px, xStep, pd, dyStep, ow);
             }
-            v128.store(out, a00);
-            v128.store(out, a01, 16);
-            v128.store(out + dwRow, a10);
-            v128.store(out + dwRow, a11, 16);
-            v128.store(out + 2 * dwRow, a20);
-            v128.store(out + 2 * dwRow, a21, 16);
-            v128.store(out + 3 * dwRow, a30);
-            v128.store(out + 3 * dwRow, a31, 16);
           }
         }
       }
@@ -412,7 +422,7 @@ export function conv2dWinograd(xp: usize, u: usize, bias: usize, y: usize, vbuf:
  * input patch of a tile and W = A g A^T its transformed 2x2 output gradient g, the forward
  * Y = A^T ((G w G^T) . V) A gives dw = G^T (sum over tiles of V . W) G, per channel pair. So:
  * per block of tiles, transform inputs and gradients, accumulate the 16 products
- * m[xi][ci][co] += sum_t v[xi][t][ci] w[xi][t][co] (the register tile of conv2dFilterGrad), and
+ * m[xi][ci][co] += sum_t v[xi][t][ci] w[xi][t][co] (accumulate4x8, as conv2dFilterGrad), and
  * at the end apply G^T . G. dw [3, 3, CI4, CO8] is overwritten; m is scratch [16, CI4, CO8].
  * dyp [N, OH, OW, CO8] is read as is: gradient rows/columns past OH/OW count as zero.
  */
@@ -473,35 +483,7 @@ export function conv2dFilterGradWinograd(
       for (let i = 0; i < ci4; i += 4) {
         for (let c = 0; c < co8; c += 8) {
           const out = mb + ((<usize>i * co8 + c) << 2);
-          const mRow = <usize>co8 << 2;
-          let a00 = v128.load(out), a01 = v128.load(out, 16);
-          let a10 = v128.load(out + mRow), a11 = v128.load(out + mRow, 16);
-          let a20 = v128.load(out + 2 * mRow), a21 = v128.load(out + 2 * mRow, 16);
-          let a30 = v128.load(out + 3 * mRow), a31 = v128.load(out + 3 * mRow, 16);
-          let pv = vb + (<usize>i << 2);
-          let pw = wb + (<usize>c << 2);
-          for (let j = 0; j < cnt4; j++) {
-            const d0 = v128.load(pw);
-            const d1 = v128.load(pw, 16);
-            const s0 = v128.load32_splat(pv);
-            a00 = f32x4.add(a00, f32x4.mul(s0, d0));
-            a01 = f32x4.add(a01, f32x4.mul(s0, d1));
-            const s1 = v128.load32_splat(pv + 4);
-            a10 = f32x4.add(a10, f32x4.mul(s1, d0));
-            a11 = f32x4.add(a11, f32x4.mul(s1, d1));
-            const s2 = v128.load32_splat(pv + 8);
-            a20 = f32x4.add(a20, f32x4.mul(s2, d0));
-            a21 = f32x4.add(a21, f32x4.mul(s2, d1));
-            const s3 = v128.load32_splat(pv + 12);
-            a30 = f32x4.add(a30, f32x4.mul(s3, d0));
-            a31 = f32x4.add(a31, f32x4.mul(s3, d1));
-            pv += <usize>ci4 << 2;
-            pw += <usize>co8 << 2;
-          }
-          v128.store(out, a00); v128.store(out, a01, 16);
-          v128.store(out + mRow, a10); v128.store(out + mRow, a11, 16);
-          v128.store(out + 2 * mRow, a20); v128.store(out + 2 * mRow, a21, 16);
-          v128.store(out + 3 * mRow, a30); v128.store(out + 3 * mRow, a31, 16);
+          accumulate4x8(out, <usize>co8 << 2, vb + (<usize>i << 2), <usize>ci4 << 2, wb + (<usize>c << 2), <usize>co8 << 2, cnt4);
         }
       }
     }
