@@ -30,6 +30,7 @@ declare namespace WebAssembly {
   }
   function validate(bytes: Uint8Array): boolean;
 }
+declare function atob(data: string): string;
 
 interface ConvKernelExports {
   memory: WebAssembly.Memory;
@@ -61,11 +62,19 @@ interface ConvKernelExports {
 
 let instance: ConvKernelExports | null | undefined;
 
+/** base64 → bytes with `atob` (Node >= 16 and browsers), not Node's Buffer: the library also runs in bundles. */
+function decodeBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
 function kernels(): ConvKernelExports | null {
   if (instance !== undefined) return instance;
-  const bytes = new Uint8Array(Buffer.from(CONV_KERNELS_WASM_BASE64, 'base64'));
-  // A runtime without WebAssembly SIMD (Node < 16.4, some browsers) fails validation; callers
-  // then keep the XNNPACK routes.
+  const bytes = decodeBase64(CONV_KERNELS_WASM_BASE64);
+  // A runtime without WebAssembly SIMD (Node < 16.4, older browsers) fails validation; callers then
+  // keep the XNNPACK routes, and wasmConvKernels() (which selectBackend's log line reports) says so.
   if (typeof WebAssembly !== 'object' || !WebAssembly.validate(bytes)) {
     instance = null;
     return null;
