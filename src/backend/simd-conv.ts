@@ -109,7 +109,17 @@ function allocate(k: ConvKernelExports, floats: number[]): number[] {
     return offset;
   });
   const have = k.memory.buffer.byteLength;
-  if (at > have) k.memory.grow(Math.ceil((at - have) / 65536));
+  if (at > have) {
+    try {
+      k.memory.grow(Math.ceil((at - have) / 65536));
+    } catch (err) {
+      throw new Error(
+        `tfjs-moco: a SIMD conv call needs ${(at / 2 ** 20).toFixed(0)} MiB of WebAssembly memory and the runtime refused ` +
+          `(${err instanceof Error ? err.message : String(err)}; wasm32 memory stops at 4 GiB). Train with a smaller batch ` +
+          `or the fit option microBatch, or call setWasmConvKernels('xnnpack').`,
+      );
+    }
+  }
   return offsets;
 }
 
