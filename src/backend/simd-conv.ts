@@ -43,6 +43,7 @@ interface ConvKernelExports {
     xp: number, w: number, bias: number, y: number,
     n: number, oh: number, ow: number, hp: number, wp: number, ci: number, co8: number,
     fh: number, fw: number, sh: number, sw: number, relu: number,
+    yImage: number, yRow: number, yPixel: number,
   ): void;
   winogradFilter(w: number, u: number, ci: number, co: number, ci4: number, co8: number): void;
   conv2dWinograd(
@@ -241,7 +242,7 @@ export function simdConv2D(x: Float32Array, filter: Float32Array, info: Conv2DIn
     if (co8 !== co) w.fill(0);
     spreadRows(filter, fh * fw * ci, co, co8, w);
     writeBias(k, bp, co8, options.bias);
-    k.conv2d(xp, wp, options.bias ? bp : 0, yp, n, oh, ow, g.hp, g.wp, ci, co8, fh, fw, sh, sw, relu);
+    k.conv2d(xp, wp, options.bias ? bp : 0, yp, n, oh, ow, g.hp, g.wp, ci, co8, fh, fw, sh, sw, relu, oh * ow * co8 * 4, ow * co8 * 4, co8 * 4);
   }
   return compactRows(new Float32Array(k.memory.buffer, yp, n * oh * ow * co8), n * oh * ow, co, co8);
 }
@@ -298,4 +299,80 @@ export function simdConv2DBackpropFilter(x: Float32Array, dy: Float32Array, info
     }
   }
   return out;
+}
+
+/** One output phase of a strided input gradient along one axis (see simdConv2DBackpropInput). */
+interface Phase {
+  /** Input rows (or columns) of this phase: p, p+s, p+2s, ... below the input size. */
+  count: number;
+  /** Filter taps r, r+s, ... that reach them, and how many. */
+  first: number;
+  taps: number;
+  /** The correlation's top pad: output i reads gradient rows i - pad ... i - pad + taps - 1. */
+  pad: number;
+}
+
+function phasesOf(size: number, filter: number, stride: number, before: number): Phase[] {
+  const phases: Phase[] = [];
+  for (let p = 0; p < stride; p++) {
+    const count = p < size ? Math.ceil((size - p) / stride) : 0;
+    const first = (p + before) % stride;
+    const taps = first < filter ? Math.ceil((filter - first) / stride) : 0;
+    const q = (p + before - first) / stride;
+    phases.push({ count, first, taps, pad: taps - 1 - q });
+  }
+  return phases;
+}
+
+/**
+ * dx[n,h,w,ci] = sum_{kh,kw,co} dy[n, (h + top - kh)/sh, (w + left - kw)/sw, co] * w[kh,kw,ci,co]
+ * over the terms where both divisions are exact and in range (dilation 1, NHWC): the input
+ * gradient of a strided conv without inserting zeros. Input rows h = sh*i + p (one phase p per
+ * residue) are reached only by the taps kh = r, r + sh, ... with r = (p + top) mod sh, so each of
+ * the sh*sw phases is a stride-1 correlation of dy with a sub-filter of those taps (flipped, its
+ * channel axes swapped), written by conv2d straight into every sh-th row and sw-th column of dx.
+ * Returns [N,H,W,CI] as a view into the kernels' memory, valid until the next call.
+ */
+export function simdConv2DBackpropInput(dy: Float32Array, filter: Float32Array, info: Conv2DInfo): Float32Array {
+  const k = kernels();
+  if (k == null) throw new Error('tfjs-moco: WebAssembly SIMD is not available in this runtime');
+  const { batchSize: n, inChannels: ci, outChannels: co, outHeight: oh, outWidth: ow, inHeight: h, inWidth: w } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+  const rows = phasesOf(h, fh, sh, info.padInfo.top);
+  const cols = phasesOf(w, fw, sw, info.padInfo.left);
+  // One packed copy of dy serves every phase: padded by the largest top/left pad, long enough for
+  // the last window of every phase; each phase starts at its own offset into it.
+  const top = Math.max(0, ...rows.map((r) => r.pad));
+  const left = Math.max(0, ...cols.map((c) => c.pad));
+  const hp = Math.max(oh + top, ...rows.map((r) => top - r.pad + r.count - 1 + r.taps));
+  const wp = Math.max(ow + left, ...cols.map((c) => left - c.pad + c.count - 1 + c.taps));
+  const ci8 = roundUp(ci, 8);
+  const maxTaps = Math.max(...rows.map((r) => r.taps)) * Math.max(...cols.map((c) => c.taps));
+  const [xp, fp, yp] = allocate(k, [n * hp * wp * co, maxTaps * co * ci8, Math.max(n * h * w * ci8, dy.length)]);
+  packInput(k, dy, [n, oh, ow, co], { hp, wp, top, left }, co, xp, yp);
+  const mem = k.memory.buffer;
+  // Phases no tap reaches (a filter smaller than the stride) stay zero.
+  new Float32Array(mem, yp, n * h * w * ci8).fill(0);
+  const sub = new Float32Array(mem, fp, maxTaps * co * ci8);
+  for (const [ph, r] of rows.entries()) {
+    for (const [pw, c] of cols.entries()) {
+      if (r.count === 0 || c.count === 0 || r.taps === 0 || c.taps === 0) continue;
+      // sub[j][l][o][i] = w[r.first + sh*(r.taps-1-j)][c.first + sw*(c.taps-1-l)][i][o]
+      sub.fill(0);
+      for (let j = 0; j < r.taps; j++) {
+        for (let l = 0; l < c.taps; l++) {
+          const kh = r.first + sh * (r.taps - 1 - j);
+          const kw = c.first + sw * (c.taps - 1 - l);
+          for (let i = 0; i < ci; i++) {
+            for (let o = 0; o < co; o++) sub[((j * c.taps + l) * co + o) * ci8 + i] = filter[((kh * fw + kw) * ci + i) * co + o];
+          }
+        }
+      }
+      const start = xp + ((top - r.pad) * wp + (left - c.pad)) * co * 4;
+      const out = yp + (ph * w + pw) * ci8 * 4;
+      k.conv2d(start, fp, 0, out, n, r.count, c.count, hp, wp, co, ci8, r.taps, c.taps, 1, 1, 0,
+        h * w * ci8 * 4, sh * w * ci8 * 4, sw * ci8 * 4);
+    }
+  }
+  return compactRows(new Float32Array(mem, yp, n * h * w * ci8), n * h * w, ci, ci8);
 }

@@ -40,7 +40,7 @@ import {
   type RegistrationOutcome,
 } from './kernel-registration.js';
 import { unsortedSegmentSumValues } from './unsorted-segment-sum.js';
-import { simdConv2D, simdConv2DBackpropFilter, simdConvAvailable } from './simd-conv.js';
+import { simdConv2D, simdConv2DBackpropFilter, simdConv2DBackpropInput, simdConvAvailable } from './simd-conv.js';
 
 const WASM = 'wasm';
 
@@ -81,10 +81,14 @@ const isUnitDilation = (d: number | [number, number] | undefined): boolean =>
   d == null || (Array.isArray(d) ? d[0] === 1 && d[1] === 1 : d === 1);
 
 /**
- * Which Conv2DBackpropInput runs on wasm: 'auto' = the XNNPACK conv formulation where measured
- * faster (see shouldUseConvBackpropInput), 'conv' = always that, 'stock' = always wasm's own.
+ * Which Conv2DBackpropInput runs on wasm: 'auto' = with the SIMD loops, strided layers by phases
+ * (simdConv2DBackpropInput) and stride-1 layers as a conv above the size threshold; with XNNPACK,
+ * the conv formulation (strided layers in sub-pixel form) where measured faster (see
+ * shouldUseConvBackpropInput). 'conv' = always the conv formulation, 'subpixel' = sub-pixel form
+ * where it applies, 'phases' = the SIMD phases for strided layers (needs the SIMD loops),
+ * 'stock' = always wasm's own scalar loop.
  */
-export type BackpropInputPolicy = 'auto' | 'conv' | 'subpixel' | 'stock';
+export type BackpropInputPolicy = 'auto' | 'conv' | 'subpixel' | 'phases' | 'stock';
 let backpropInputPolicy: BackpropInputPolicy = 'auto';
 
 /** For benchmarks and tests: choose how the replaced wasm Conv2DBackpropInput dispatches. */
@@ -177,6 +181,15 @@ function conv2DBackpropInputKernel(params: KernelParams): tf.TensorInfo {
     const info = tf.backend_util.computeConv2DInfo(
       a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode);
     const big = shouldUseConvBackpropInput(info);
+    const strided = info.strideHeight > 1 || info.strideWidth > 1;
+    const simd = wasmConvKernels() === 'simd' && dy.dtype === 'float32' && filter.dtype === 'float32';
+    if (strided && simd && (backpropInputPolicy === 'auto' || backpropInputPolicy === 'phases')) {
+      // Measured per call against the sub-pixel form on the same SIMD loops: see simd-conv.ts.
+      const wasm = backend as WasmBackendLike;
+      const dx = simdConv2DBackpropInput(
+        wasm.typedArrayFromHeap(dy) as Float32Array, wasm.typedArrayFromHeap(filter) as Float32Array, info);
+      return outputFrom(wasm, a.inputShape, dx);
+    }
     const plan = backpropInputPolicy === 'subpixel' || (backpropInputPolicy === 'auto' && big) ? subPixelPlan(info) : null;
     if (plan) {
       return withKernelScope(WASM, backend as tf.KernelBackend, (scope) => conv2dBackpropInputSubPixel(scope, dy, filter, info, plan));

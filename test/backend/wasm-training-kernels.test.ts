@@ -208,10 +208,13 @@ function inputGradCases(): ConvCase[] {
   for (const [h, w] of [[8, 8], [10, 6]] as const) {
     for (const pad of PADS) for (const [fh, fw] of [[3, 3], [2, 3], [5, 5], [1, 1]] as const) even.push({ h, w, stride: 2, pad, fh, fw });
   }
-  return [...convCases(), ...even];
+  // Stride 3: three phases per axis, one of them reached by no tap of a 2-wide filter.
+  const stride3: ConvCase[] = [];
+  for (const pad of ['same', 'valid'] as const) for (const [fh, fw] of [[3, 3], [2, 2], [5, 4]] as const) stride3.push({ h: 10, w: 9, stride: 3, pad, fh, fw });
+  return [...convCases(), ...even, ...stride3];
 }
 
-for (const [policy, kernels] of [['conv', 'simd'], ['subpixel', 'simd'], ['auto', 'simd'], ['auto', 'xnnpack']] as const) {
+for (const [policy, kernels] of [['conv', 'simd'], ['subpixel', 'simd'], ['phases', 'simd'], ['auto', 'simd'], ['auto', 'xnnpack']] as const) {
   test.serial(`Conv2DBackpropInput (policy ${policy}, ${kernels}) matches the cpu stock kernel`, async (t) => {
     registerWasmTrainingKernels();
     setWasmBackpropInputPolicy(policy);

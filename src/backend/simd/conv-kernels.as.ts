@@ -68,21 +68,23 @@ export function packPadded(
 
 /**
  * y[n,oh,ow,co] = act(bias[co] + sum_{kh,kw,ci} xp[n, oh*sh+kh, ow*sw+kw, ci] * w[kh,kw,ci,co]).
- * bias = 0 means none; relu != 0 clamps at zero.
+ * bias = 0 means none; relu != 0 clamps at zero. Output (n, oh, ow) is stored at
+ * y + n*yImage + oh*yRow + ow*yPixel (bytes): dense NHWC, or one phase of a strided layout (the
+ * input gradient of a strided conv writes each of its s*s phases into every s-th pixel).
  */
 export function conv2d(
   xp: usize, w: usize, bias: usize, y: usize,
   n: i32, oh: i32, ow: i32, hp: i32, wp: i32, ci: i32, co8: i32,
   fh: i32, fw: i32, sh: i32, sw: i32, relu: i32,
+  yImage: usize, yRow: usize, yPixel: usize,
 ): void {
   const pixel = <usize>(sw * ci) << 2; // bytes between horizontally adjacent windows
   const wRow = <usize>co8 << 2; // bytes between input channels in w
-  const yPixel = <usize>co8 << 2;
   const zero = f32x4.splat(0);
   for (let b = 0; b < n; b++) {
     for (let r = 0; r < oh; r++) {
       const rowIn = xp + (<usize>((b * hp + r * sh) * wp) * ci << 2);
-      const rowOut = y + (<usize>((b * oh + r) * ow) * co8 << 2);
+      const rowOut = y + <usize>b * yImage + <usize>r * yRow;
       for (let c = 0; c < co8; c += 8) {
         let b0 = zero, b1 = zero;
         if (bias != 0) {
@@ -123,7 +125,7 @@ export function conv2d(
             a20 = f32x4.max(a20, zero); a21 = f32x4.max(a21, zero);
             a30 = f32x4.max(a30, zero); a31 = f32x4.max(a31, zero);
           }
-          const out = rowOut + ((<usize>x0 * co8 + c) << 2);
+          const out = rowOut + <usize>x0 * yPixel + (<usize>c << 2);
           v128.store(out, a00);
           v128.store(out, a01, 16);
           v128.store(out + yPixel, a10);
@@ -153,7 +155,7 @@ export function conv2d(
             a0 = f32x4.max(a0, zero);
             a1 = f32x4.max(a1, zero);
           }
-          const out = rowOut + ((<usize>x0 * co8 + c) << 2);
+          const out = rowOut + <usize>x0 * yPixel + (<usize>c << 2);
           v128.store(out, a0);
           v128.store(out, a1, 16);
         }
