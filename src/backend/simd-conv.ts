@@ -88,6 +88,12 @@ function kernels(): ConvKernelExports | null {
   return instance;
 }
 
+function requireKernels(): ConvKernelExports {
+  const k = kernels();
+  if (k == null) throw new Error('tfjs-moco: WebAssembly SIMD is not available in this runtime');
+  return k;
+}
+
 /** Whether this runtime can run the SIMD kernels (WebAssembly with SIMD). */
 export function simdConvAvailable(): boolean {
   return kernels() != null;
@@ -161,12 +167,13 @@ function packInput(k: ConvKernelExports, x: Float32Array, shape: number[], g: Pa
   k.packPadded(scratch, dst, n, h, w, c, g.hp, g.wp, cp, g.top, g.left, r0, r1, c0, c1);
 }
 
-/** Copies rows of `width` values into rows of `stride` (>= width) values, the rest left as is. */
+/** Copies rows of `width` values into rows of `stride` (>= width) values, the padding zeroed. */
 function spreadRows(src: Float32Array, rows: number, width: number, stride: number, dst: Float32Array): void {
   if (width === stride) {
     dst.set(src.subarray(0, rows * width));
     return;
   }
+  dst.fill(0, 0, rows * stride);
   for (let r = 0; r < rows; r++) dst.set(src.subarray(r * width, r * width + width), r * stride);
 }
 
@@ -210,8 +217,7 @@ export function simdConvRoute(info: Conv2DInfo): 'winograd' | 'direct' {
  * [N,OH,OW,CO] as a view into the kernels' memory, valid until the next call: copy it out.
  */
 export function simdConv2D(x: Float32Array, filter: Float32Array, info: Conv2DInfo, options: SimdConvOptions = {}): Float32Array {
-  const k = kernels();
-  if (k == null) throw new Error('tfjs-moco: WebAssembly SIMD is not available in this runtime');
+  const k = requireKernels();
   const { batchSize: n, inChannels: ci, outChannels: co, outHeight: oh, outWidth: ow } = info;
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
   const co8 = roundUp(co, 8);
@@ -238,9 +244,7 @@ export function simdConv2D(x: Float32Array, filter: Float32Array, info: Conv2DIn
     // The raw input shares its scratch with the output: packing is done before the conv writes.
     [xp, wp, bp, yp] = allocate(k, [n * g.hp * g.wp * ci, fh * fw * ci * co8, co8, Math.max(n * oh * ow * co8, x.length)]);
     packInput(k, x, shape, g, ci, xp, yp);
-    const w = new Float32Array(k.memory.buffer, wp, fh * fw * ci * co8);
-    if (co8 !== co) w.fill(0);
-    spreadRows(filter, fh * fw * ci, co, co8, w);
+    spreadRows(filter, fh * fw * ci, co, co8, new Float32Array(k.memory.buffer, wp, fh * fw * ci * co8));
     writeBias(k, bp, co8, options.bias);
     k.conv2d(xp, wp, options.bias ? bp : 0, yp, n, oh, ow, g.hp, g.wp, ci, co8, fh, fw, sh, sw, relu, oh * ow * co8 * 4, ow * co8 * 4, co8 * 4);
   }
@@ -248,10 +252,7 @@ export function simdConv2D(x: Float32Array, filter: Float32Array, info: Conv2DIn
 }
 
 function writeBias(k: ConvKernelExports, at: number, co8: number, bias: Float32Array | undefined): void {
-  if (bias == null) return;
-  const b = new Float32Array(k.memory.buffer, at, co8);
-  b.fill(0);
-  b.set(bias);
+  if (bias != null) spreadRows(bias, 1, bias.length, co8, new Float32Array(k.memory.buffer, at, co8));
 }
 
 /**
@@ -260,8 +261,7 @@ function writeBias(k: ConvKernelExports, at: number, co8: number, bias: Float32A
  * next call: copy it out.
  */
 export function simdConv2DBackpropFilter(x: Float32Array, dy: Float32Array, info: Conv2DInfo): Float32Array {
-  const k = kernels();
-  if (k == null) throw new Error('tfjs-moco: WebAssembly SIMD is not available in this runtime');
+  const k = requireKernels();
   const { batchSize: n, inChannels: ci, outChannels: co, outHeight: oh, outWidth: ow } = info;
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
   const ci4 = roundUp(ci, 4);
@@ -276,9 +276,7 @@ export function simdConv2DBackpropFilter(x: Float32Array, dy: Float32Array, info
   ]);
   packInput(k, x, shape, g, ci4, xp, dyp);
   const mem = k.memory.buffer;
-  const d = new Float32Array(mem, dyp, n * oh * ow * co8);
-  if (co8 !== co) d.fill(0);
-  spreadRows(dy, n * oh * ow, co, co8, d);
+  spreadRows(dy, n * oh * ow, co, co8, new Float32Array(mem, dyp, n * oh * ow * co8));
   if (winograd) {
     k.conv2dFilterGradWinograd(xp, dyp, dwp, vp, wp, mp, n, oh, ow, g.hp, g.wp, ci4, co8, WINOGRAD_BLOCK);
   } else {
@@ -288,17 +286,10 @@ export function simdConv2DBackpropFilter(x: Float32Array, dy: Float32Array, info
     const rowsPerChunk = Math.max(1, Math.ceil(64 / ow));
     k.conv2dFilterGrad(xp, dyp, dwp, n, oh, ow, g.hp, g.wp, ci4, co8, fh, fw, sh, sw, rowsPerChunk);
   }
-  const dw = new Float32Array(mem, dwp, fh * fw * ci4 * co8);
-  // [fh,fw,ci4,co8] -> [fh,fw,ci,co]: drop the padded channels (none for ResNet widths).
-  if (ci4 === ci && co8 === co) return dw;
-  const out = new Float32Array(fh * fw * ci * co);
-  for (let t = 0; t < fh * fw; t++) {
-    for (let i = 0; i < ci; i++) {
-      const src = (t * ci4 + i) * co8;
-      out.set(dw.subarray(src, src + co), (t * ci + i) * co);
-    }
-  }
-  return out;
+  // [fh,fw,ci4,co8] -> [fh,fw,ci,co] in place: drop the padded output channels of every row, then
+  // the padded input channels of every tap (none of either at ResNet widths).
+  const dw = compactRows(new Float32Array(mem, dwp, fh * fw * ci4 * co8), fh * fw * ci4, co, co8);
+  return compactRows(dw, fh * fw, ci * co, ci4 * co);
 }
 
 /** One output phase of a strided input gradient along one axis (see simdConv2DBackpropInput). */
@@ -334,8 +325,7 @@ function phasesOf(size: number, filter: number, stride: number, before: number):
  * Returns [N,H,W,CI] as a view into the kernels' memory, valid until the next call.
  */
 export function simdConv2DBackpropInput(dy: Float32Array, filter: Float32Array, info: Conv2DInfo): Float32Array {
-  const k = kernels();
-  if (k == null) throw new Error('tfjs-moco: WebAssembly SIMD is not available in this runtime');
+  const k = requireKernels();
   const { batchSize: n, inChannels: ci, outChannels: co, outHeight: oh, outWidth: ow, inHeight: h, inWidth: w } = info;
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
   const rows = phasesOf(h, fh, sh, info.padInfo.top);

@@ -92,7 +92,9 @@ export function conv2d(
           b1 = v128.load(bias + (<usize>c << 2), 16);
         }
         let x0 = 0;
-        // Four adjacent output pixels x eight channels.
+        // Four adjacent output pixels x eight channels: tile4x8's loop, but kept inline so that the
+        // accumulators stay in registers across all fh*fw taps (tile4x8 per tap would store and reload
+        // them 9 times per tile) and start from the bias.
         for (; x0 + 4 <= ow; x0 += 4) {
           let a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1;
           for (let kh = 0; kh < fh; kh++) {
@@ -125,15 +127,7 @@ export function conv2d(
             a20 = f32x4.max(a20, zero); a21 = f32x4.max(a21, zero);
             a30 = f32x4.max(a30, zero); a31 = f32x4.max(a31, zero);
           }
-          const out = rowOut + <usize>x0 * yPixel + (<usize>c << 2);
-          v128.store(out, a00);
-          v128.store(out, a01, 16);
-          v128.store(out + yPixel, a10);
-          v128.store(out + yPixel, a11, 16);
-          v128.store(out + 2 * yPixel, a20);
-          v128.store(out + 2 * yPixel, a21, 16);
-          v128.store(out + 3 * yPixel, a30);
-          v128.store(out + 3 * yPixel, a31, 16);
+          store4x8(rowOut + <usize>x0 * yPixel + (<usize>c << 2), yPixel, a00, a01, a10, a11, a20, a21, a30, a31);
         }
         // The remaining 0-3 pixels of the row, one at a time.
         for (; x0 < ow; x0++) {
@@ -164,50 +158,66 @@ export function conv2d(
   }
 }
 
+/** Stores a 4x8 tile: rows of 8 floats at out, out + row, out + 2*row, out + 3*row (bytes). */
+@inline
+function store4x8(
+  out: usize, row: usize,
+  a00: v128, a01: v128, a10: v128, a11: v128, a20: v128, a21: v128, a30: v128, a31: v128,
+): void {
+  v128.store(out, a00);
+  v128.store(out, a01, 16);
+  v128.store(out + row, a10);
+  v128.store(out + row, a11, 16);
+  v128.store(out + 2 * row, a20);
+  v128.store(out + 2 * row, a21, 16);
+  v128.store(out + 3 * row, a30);
+  v128.store(out + 3 * row, a31, 16);
+}
+
 /**
- * The register tile shared by both filter gradients: acc[4][8] (4 rows of 8 floats at `out`, rows
- * `outRow` bytes apart) += sum over `count` steps of a[0..3] (outer) b[0..7], `a` and `b` advancing
- * by `aStep` and `bStep` bytes per step. Eight f32x4 accumulators stay in registers for the loop.
+ * The register tile behind both filter gradients and the Winograd GEMM: acc[4][8] (4 rows of 8
+ * floats at `out`, rows `outRow` bytes apart; starting from zero, or from what `out` holds when
+ * `accumulate`) += sum over `count` steps of a[i*aLane] (i = 0..3, outer) b[0..7], `a` and `b`
+ * advancing by `aStep` and `bStep` bytes per step. Eight f32x4 accumulators stay in registers.
  */
 @inline
-function accumulate4x8(out: usize, outRow: usize, a: usize, aStep: usize, b: usize, bStep: usize, count: i32): void {
-  let a00 = v128.load(out), a01 = v128.load(out, 16);
-  let a10 = v128.load(out + outRow), a11 = v128.load(out + outRow, 16);
-  let a20 = v128.load(out + 2 * outRow), a21 = v128.load(out + 2 * outRow, 16);
-  let a30 = v128.load(out + 3 * outRow), a31 = v128.load(out + 3 * outRow, 16);
+function tile4x8(
+  out: usize, outRow: usize, a: usize, aLane: usize, aStep: usize, b: usize, bStep: usize, count: i32, accumulate: bool,
+): void {
+  const zero = f32x4.splat(0);
+  let a00 = zero, a01 = zero, a10 = zero, a11 = zero, a20 = zero, a21 = zero, a30 = zero, a31 = zero;
+  if (accumulate) {
+    a00 = v128.load(out); a01 = v128.load(out, 16);
+    a10 = v128.load(out + outRow); a11 = v128.load(out + outRow, 16);
+    a20 = v128.load(out + 2 * outRow); a21 = v128.load(out + 2 * outRow, 16);
+    a30 = v128.load(out + 3 * outRow); a31 = v128.load(out + 3 * outRow, 16);
+  }
   for (let j = 0; j < count; j++) {
     const d0 = v128.load(b);
     const d1 = v128.load(b, 16);
     const s0 = v128.load32_splat(a);
     a00 = f32x4.add(a00, f32x4.mul(s0, d0));
     a01 = f32x4.add(a01, f32x4.mul(s0, d1));
-    const s1 = v128.load32_splat(a + 4);
+    const s1 = v128.load32_splat(a + aLane);
     a10 = f32x4.add(a10, f32x4.mul(s1, d0));
     a11 = f32x4.add(a11, f32x4.mul(s1, d1));
-    const s2 = v128.load32_splat(a + 8);
+    const s2 = v128.load32_splat(a + 2 * aLane);
     a20 = f32x4.add(a20, f32x4.mul(s2, d0));
     a21 = f32x4.add(a21, f32x4.mul(s2, d1));
-    const s3 = v128.load32_splat(a + 12);
+    const s3 = v128.load32_splat(a + 3 * aLane);
     a30 = f32x4.add(a30, f32x4.mul(s3, d0));
     a31 = f32x4.add(a31, f32x4.mul(s3, d1));
     a += aStep;
     b += bStep;
   }
-  v128.store(out, a00);
-  v128.store(out, a01, 16);
-  v128.store(out + outRow, a10);
-  v128.store(out + outRow, a11, 16);
-  v128.store(out + 2 * outRow, a20);
-  v128.store(out + 2 * outRow, a21, 16);
-  v128.store(out + 3 * outRow, a30);
-  v128.store(out + 3 * outRow, a31, 16);
+  store4x8(out, outRow, a00, a01, a10, a11, a20, a21, a30, a31);
 }
 
 /**
  * dw[kh,kw,ci,co] = sum_{n,oh,ow} xp[n, oh*sh+kh, ow*sw+kw, ci] * dyp[n,oh,ow,co], overwriting dw.
  * The output rows (n, oh) are walked in chunks of `rowsPerChunk` so that the chunk's input rows
  * and gradient rows stay in cache while every (tap, 4-channel, 8-channel) block sweeps them, one
- * output row at a time through accumulate4x8.
+ * output row at a time through tile4x8.
  */
 export function conv2dFilterGrad(
   xp: usize, dyp: usize, dw: usize,
@@ -231,7 +241,7 @@ export function conv2dFilterGrad(
               const y = r - b * oh;
               const px = xp + ((<usize>((b * hp + y * sh + kh) * wp + kw) * ci4 + i) << 2);
               const pd = dyp + ((<usize>r * ow * co8 + c) << 2);
-              accumulate4x8(out, dwRow, px, xStep, pd, dyStep, ow);
+              tile4x8(out, dwRow, px, 4, xStep, pd, dyStep, ow, true);
             }
           }
         }
@@ -354,27 +364,8 @@ export function conv2dWinograd(xp: usize, u: usize, bias: usize, y: usize, vbuf:
       for (let j = 0; j < cnt4; j += 4) {
         const v0 = vb + ((<usize>j * ci4) << 2);
         for (let c = 0; c < co8; c += 8) {
-          let a00 = zero, a01 = zero, a10 = zero, a11 = zero, a20 = zero, a21 = zero, a30 = zero, a31 = zero;
-          let pv = v0;
-          let pu = ub + (<usize>c << 2);
-          for (let k = 0; k < ci4; k++) {
-            const w0 = v128.load(pu), w1 = v128.load(pu, 16);
-            const s0 = v128.load32_splat(pv);
-            a00 = f32x4.add(a00, f32x4.mul(s0, w0)); a01 = f32x4.add(a01, f32x4.mul(s0, w1));
-            const s1 = v128.load32_splat(pv + px);
-            a10 = f32x4.add(a10, f32x4.mul(s1, w0)); a11 = f32x4.add(a11, f32x4.mul(s1, w1));
-            const s2 = v128.load32_splat(pv + 2 * px);
-            a20 = f32x4.add(a20, f32x4.mul(s2, w0)); a21 = f32x4.add(a21, f32x4.mul(s2, w1));
-            const s3 = v128.load32_splat(pv + 3 * px);
-            a30 = f32x4.add(a30, f32x4.mul(s3, w0)); a31 = f32x4.add(a31, f32x4.mul(s3, w1));
-            pv += 4; pu += <usize>co8 << 2;
-          }
-          const out = mb + ((<usize>j * co8 + c) << 2);
-          const ms = <usize>co8 << 2;
-          v128.store(out, a00); v128.store(out, a01, 16);
-          v128.store(out + ms, a10); v128.store(out + ms, a11, 16);
-          v128.store(out + 2 * ms, a20); v128.store(out + 2 * ms, a21, 16);
-          v128.store(out + 3 * ms, a30); v128.store(out + 3 * ms, a31, 16);
+          // Four tiles (px bytes apart in v) x eight channels, over the ci4 input channels.
+          tile4x8(mb + ((<usize>j * co8 + c) << 2), <usize>co8 << 2, v0, px, 4, ub + (<usize>c << 2), <usize>co8 << 2, ci4, false);
         }
       }
     }
@@ -424,7 +415,7 @@ export function conv2dWinograd(xp: usize, u: usize, bias: usize, y: usize, vbuf:
  * input patch of a tile and W = A g A^T its transformed 2x2 output gradient g, the forward
  * Y = A^T ((G w G^T) . V) A gives dw = G^T (sum over tiles of V . W) G, per channel pair. So:
  * per block of tiles, transform inputs and gradients, accumulate the 16 products
- * m[xi][ci][co] += sum_t v[xi][t][ci] w[xi][t][co] (accumulate4x8, as conv2dFilterGrad), and
+ * m[xi][ci][co] += sum_t v[xi][t][ci] w[xi][t][co] (tile4x8, as conv2dFilterGrad), and
  * at the end apply G^T . G. dw [3, 3, CI4, CO8] is overwritten; m is scratch [16, CI4, CO8].
  * dyp [N, OH, OW, CO8] is read as is: gradient rows/columns past OH/OW count as zero.
  */
@@ -485,7 +476,7 @@ export function conv2dFilterGradWinograd(
       for (let i = 0; i < ci4; i += 4) {
         for (let c = 0; c < co8; c += 8) {
           const out = mb + ((<usize>i * co8 + c) << 2);
-          accumulate4x8(out, <usize>co8 << 2, vb + (<usize>i << 2), <usize>ci4 << 2, wb + (<usize>c << 2), <usize>co8 << 2, cnt4);
+          tile4x8(out, <usize>co8 << 2, vb + (<usize>i << 2), 4, <usize>ci4 << 2, wb + (<usize>c << 2), <usize>co8 << 2, cnt4, true);
         }
       }
     }
