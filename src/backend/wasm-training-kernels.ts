@@ -88,12 +88,12 @@ function simdOnHeap(
 }
 
 /**
- * Which Conv2DBackpropInput runs on wasm: 'auto' = with the SIMD loops, strided layers by phases
- * (simdConv2DBackpropInput) and stride-1 layers as a conv above the size threshold; with XNNPACK,
- * the conv formulation (strided layers in sub-pixel form) where measured faster (see
- * shouldUseConvBackpropInput). 'conv' = always the conv formulation, 'subpixel' = sub-pixel form
- * where it applies, 'phases' = the SIMD phases for strided layers (needs the SIMD loops),
- * 'stock' = always wasm's own scalar loop.
+ * Which Conv2DBackpropInput runs on wasm: 'auto' = with the SIMD loops, simdConv2DBackpropInput
+ * for every layer (strided layers by phases, stride-1 layers as a forward conv of the flipped
+ * filter); with XNNPACK, the conv formulation (strided layers in sub-pixel form) where measured
+ * faster (see shouldUseConvBackpropInput). 'conv' = always the conv formulation with tfjs ops,
+ * 'subpixel' = sub-pixel form where it applies, 'phases' = simdConv2DBackpropInput (needs the
+ * SIMD loops), 'stock' = always wasm's own scalar loop.
  */
 export type BackpropInputPolicy = 'auto' | 'conv' | 'subpixel' | 'phases' | 'stock';
 let backpropInputPolicy: BackpropInputPolicy = 'auto';
@@ -182,11 +182,12 @@ function conv2DBackpropInputKernel(params: KernelParams): tf.TensorInfo {
     const info = tf.backend_util.computeConv2DInfo(
       a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode);
     const big = shouldUseConvBackpropInput(info);
-    const strided = info.strideHeight > 1 || info.strideWidth > 1;
     const simd = wasmConvKernels() === 'simd' && dy.dtype === 'float32' && filter.dtype === 'float32';
-    if (strided && simd && (backpropInputPolicy === 'auto' || backpropInputPolicy === 'phases')) {
+    if (simd && (backpropInputPolicy === 'auto' || backpropInputPolicy === 'phases')) {
       // Per call at batch 128 against the sub-pixel / zero-insertion forms on the same SIMD loops:
-      // 3x3 s2 32x32x16->32 15.2 -> 8.6 ms, 1x1 s2 32x32x64->128 62 -> 18 ms (bench/kernels.ts).
+      // 3x3 s2 32x32x16->32 15.2 -> 8.6 ms, 1x1 s2 32x32x64->128 62 -> 18 ms. Stride 1 against the
+      // conv formulation, whose wasm Reverse + Transpose of the filter dominated small batches:
+      // 3x3 4x4x128->128 6.6 -> 1.2 ms at batch 8, 21 -> 7.6 ms at batch 128 (bench/kernels.ts).
       return simdOnHeap(backend, [dy, filter], a.inputShape, (dyv, fv) => simdConv2DBackpropInput(dyv, fv, info));
     }
     const plan = backpropInputPolicy === 'subpixel' || (backpropInputPolicy === 'auto' && big) ? subPixelPlan(info) : null;

@@ -20,7 +20,7 @@ import {
   type WasmConvKernels,
 } from '../../src/backend/wasm-training-kernels.js';
 import { subPixelPlan } from '../../src/backend/conv-backprop-input-subpixel.js';
-import { simdConvMemoryBytes, simdConvRoute } from '../../src/backend/simd-conv.js';
+import { simdBackpropInputRoute, simdConvMemoryBytes, simdConvRoute } from '../../src/backend/simd-conv.js';
 import { float32Tolerance, maxAbsError, runKernelOn, seededValues } from './harness.js';
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
@@ -222,6 +222,7 @@ for (const [policy, kernels] of [['conv', 'simd'], ['subpixel', 'simd'], ['phase
     try {
       let worst = 0;
       let subPixel = 0;
+      const routes = { winograd: 0, direct: 0, phases: 0 };
       for (const c of inputGradCases()) for (const [ci, co] of [[4, 2], [5, 16]]) {
         // dy with 16 channels: the stride-1 3x3 cases run their conv by Winograd.
         const n = 3;
@@ -232,6 +233,7 @@ for (const [policy, kernels] of [['conv', 'simd'], ['subpixel', 'simd'], ['phase
         };
         const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', inputShape: [n, c.h, c.w, ci] };
         if (subPixelPlan(info) != null) subPixel++;
+        routes[simdBackpropInputRoute(info)]++;
         const ref = await runKernelOn('cpu', 'Conv2DBackpropInput', inputs, attrs);
         const got = await runKernelOn('wasm', 'Conv2DBackpropInput', inputs, attrs);
         t.deepEqual(got.shape, ref.shape, describe(c));
@@ -241,6 +243,9 @@ for (const [policy, kernels] of [['conv', 'simd'], ['subpixel', 'simd'], ['phase
       }
       // The even strided cases with filters wider than the stride take the sub-pixel route.
       t.true(subPixel >= 48, `${subPixel} sub-pixel cases`);
+      // With the SIMD loops ('phases', 'auto'), stride-1 layers run as a forward conv of the flipped filter (by
+      // Winograd where dy has 16 channels and the filter is 3x3), strided ones and pads wider than the filter by phases.
+      t.deepEqual(routes, { winograd: 8, direct: 28, phases: 136 });
       t.log(`Conv2DBackpropInput (${policy}, ${kernels}): max abs error ${worst.toExponential(2)} over ${2 * inputGradCases().length} cases, ${subPixel} sub-pixel-shaped`);
     } finally {
       setWasmBackpropInputPolicy('auto');

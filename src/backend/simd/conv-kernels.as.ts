@@ -253,22 +253,30 @@ export function conv2dFilterGrad(
 /**
  * The Winograd filter transform: u[xi][ci][co] = (G g G^T)[xi] for each 3x3 slice g = w[:,:,ci,co]
  * of w [3,3,CI,CO], G = [[1,0,0],[1/2,1/2,1/2],[1/2,-1/2,1/2],[0,0,1]]; u is [16, CI4, CO8],
- * zero in the padded channels.
+ * zero in the padded channels. flipSwap != 0 reads w as the filter of the layer whose input
+ * gradient this conv computes, [3,3,CO,CI]: g[r][c] = w[2-r][2-c][o][i] (flipped in both spatial
+ * axes, channel axes swapped), so a stride-1 input gradient needs no reordered copy of its filter.
  */
-export function winogradFilter(w: usize, u: usize, ci: i32, co: i32, ci4: i32, co8: i32): void {
+export function winogradFilter(w: usize, u: usize, ci: i32, co: i32, ci4: i32, co8: i32, flipSwap: i32): void {
   memory.fill(u, 0, <usize>(16 * ci4 * co8) << 2);
+  // Byte steps between taps (row-major, negative when flipped), input and output channels of w.
+  const tapStep = flipSwap != 0 ? -(<isize>(ci * co) << 2) : <isize>(ci * co) << 2;
+  const iStep = flipSwap != 0 ? <isize>4 : <isize>co << 2;
+  const oStep = flipSwap != 0 ? <isize>ci << 2 : <isize>4;
+  const first = flipSwap != 0 ? w + (<usize>(8 * ci * co) << 2) : w;
   for (let i = 0; i < ci; i++) {
     for (let o = 0; o < co; o++) {
-      // g[r][c] = w[r][c][i][o]
-      const g00 = load<f32>(w + ((<usize>((0 * 3 + 0) * ci + i) * co + o) << 2));
-      const g01 = load<f32>(w + ((<usize>((0 * 3 + 1) * ci + i) * co + o) << 2));
-      const g02 = load<f32>(w + ((<usize>((0 * 3 + 2) * ci + i) * co + o) << 2));
-      const g10 = load<f32>(w + ((<usize>((1 * 3 + 0) * ci + i) * co + o) << 2));
-      const g11 = load<f32>(w + ((<usize>((1 * 3 + 1) * ci + i) * co + o) << 2));
-      const g12 = load<f32>(w + ((<usize>((1 * 3 + 2) * ci + i) * co + o) << 2));
-      const g20 = load<f32>(w + ((<usize>((2 * 3 + 0) * ci + i) * co + o) << 2));
-      const g21 = load<f32>(w + ((<usize>((2 * 3 + 1) * ci + i) * co + o) << 2));
-      const g22 = load<f32>(w + ((<usize>((2 * 3 + 2) * ci + i) * co + o) << 2));
+      // g[r][c] = w[r][c][i][o], or w[2-r][2-c][o][i] when flipped and swapped
+      const at = first + <usize>(<isize>i * iStep + <isize>o * oStep);
+      const g00 = load<f32>(at);
+      const g01 = load<f32>(at + <usize>(1 * tapStep));
+      const g02 = load<f32>(at + <usize>(2 * tapStep));
+      const g10 = load<f32>(at + <usize>(3 * tapStep));
+      const g11 = load<f32>(at + <usize>(4 * tapStep));
+      const g12 = load<f32>(at + <usize>(5 * tapStep));
+      const g20 = load<f32>(at + <usize>(6 * tapStep));
+      const g21 = load<f32>(at + <usize>(7 * tapStep));
+      const g22 = load<f32>(at + <usize>(8 * tapStep));
       // T = G g  (4x3), rows
       const t00 = g00, t01 = g01, t02 = g02;
       const t10 = HALF * (g00 + g10 + g20), t11 = HALF * (g01 + g11 + g21), t12 = HALF * (g02 + g12 + g22);
