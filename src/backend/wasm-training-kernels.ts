@@ -39,7 +39,15 @@ import {
   type RegistrationOutcome,
 } from './kernel-registration.js';
 import { unsortedSegmentSumValues } from './unsorted-segment-sum.js';
-import { simdConv2D, simdConv2DBackpropFilter, simdConv2DBackpropInput, simdConvAvailable } from './simd-conv.js';
+import {
+  simdConv2DAt,
+  simdConv2DBackpropFilterAt,
+  simdConv2DBackpropInputAt,
+  simdConvAvailable,
+  simdHeapArena,
+  simdRunOnArrays,
+  type ConvArena,
+} from './simd-conv.js';
 
 const WASM = 'wasm';
 
@@ -47,6 +55,8 @@ type KernelParams = Parameters<tf.KernelFunc>[0];
 
 /** The part of tfjs-backend-wasm's BackendWasm used here (the package is optional, so no import). */
 interface WasmBackendLike extends tf.KernelBackend {
+  /** The emscripten module (its Memory, malloc and free run the SIMD kernels in place; simd-conv.ts). */
+  wasm: unknown;
   makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.backend_util.BackendValues): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): tf.backend_util.TypedArray;
 }
@@ -70,20 +80,45 @@ export function wasmConvKernels(): WasmConvKernels {
 }
 
 /**
- * Runs a SIMD loop on float32 tensors in the wasm heap: `compute` reads their heap views (and
- * copies what it needs into the loops' own memory), then the output of `shape` is allocated and
- * filled. Allocating only afterwards matters: a heap growth detaches the views.
+ * Runs a SIMD kernel on float32 tensors of the wasm backend and returns its output of `shape`.
+ * Where the backend's Memory is reachable, the kernel runs on it: it reads the inputs where they
+ * lie and writes into the output tensor, allocated first (offsets stay valid when the heap grows).
+ * Otherwise the inputs are copied out of the heap into the kernels' own memory and the result back.
  */
+let simdInPlace = true;
+
+/**
+ * For benchmarks and tests: false runs the SIMD kernels in their own memory, copying operands in
+ * and results out, as on a tfjs build whose Memory is not reachable.
+ */
+export function setWasmSimdInPlace(inPlace: boolean): void {
+  simdInPlace = inPlace;
+}
+
 function simdOnHeap(
   backend: unknown,
   inputs: tf.TensorInfo[],
   shape: number[],
-  compute: (...views: Float32Array[]) => Float32Array,
+  run: (arena: ConvArena, at: number[], out: number) => void,
 ): tf.TensorInfo {
   const wasm = backend as WasmBackendLike;
-  const values = compute(...inputs.map((t) => wasm.typedArrayFromHeap(t) as Float32Array));
+  const arena = simdInPlace ? simdHeapArena(wasm.wasm) : null;
+  if (arena == null) {
+    const values = simdRunOnArrays(inputs.map((t) => wasm.typedArrayFromHeap(t) as Float32Array), tf.util.sizeFromShape(shape),
+      (a, at, out) => run(a, at as number[], out));
+    const out = wasm.makeOutput(shape, 'float32');
+    (wasm.typedArrayFromHeap(out) as Float32Array).set(values);
+    return out;
+  }
   const out = wasm.makeOutput(shape, 'float32');
-  (wasm.typedArrayFromHeap(out) as Float32Array).set(values);
+  try {
+    run(arena, inputs.map((t) => wasm.typedArrayFromHeap(t).byteOffset), wasm.typedArrayFromHeap(out).byteOffset);
+  } catch (err) {
+    wasm.disposeData(out.dataId);
+    throw err;
+  } finally {
+    arena.release();
+  }
   return out;
 }
 
@@ -139,7 +174,7 @@ function conv2DBackpropFilterKernel({ inputs, backend, attrs }: KernelParams): t
   if (wasmConvKernels() === 'simd' && x.dtype === 'float32' && dy.dtype === 'float32') {
     const info = tf.backend_util.computeConv2DInfo(
       x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
-    return simdOnHeap(backend, [x, dy], a.filterShape, (xv, dyv) => simdConv2DBackpropFilter(xv, dyv, info));
+    return simdOnHeap(backend, [x, dy], a.filterShape, (arena, [xa, dya], out) => simdConv2DBackpropFilterAt(arena, xa, dya, out, info));
   }
   return withKernelScope(WASM, backend as tf.KernelBackend, (scope) => conv2dBackpropFilterAsConv(scope, x, dy, a));
 }
@@ -169,8 +204,8 @@ function simdConvKernel(kernelName: string): tf.KernelFunc {
     const info = tf.backend_util.computeConv2DInfo(
       x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
       a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
-    return simdOnHeap(backend, bias == null ? [x, filter] : [x, filter, bias], info.outShape, (xv, fv, bv) =>
-      simdConv2D(xv, fv, info, { bias: bv, relu: activation === 'relu' }));
+    return simdOnHeap(backend, bias == null ? [x, filter] : [x, filter, bias], info.outShape, (arena, [xa, fa, ba], out) =>
+      simdConv2DAt(arena, xa, fa, ba, out, info, { relu: activation === 'relu' }));
   };
 }
 
@@ -188,7 +223,7 @@ function conv2DBackpropInputKernel(params: KernelParams): tf.TensorInfo {
       // 3x3 s2 32x32x16->32 15.2 -> 8.6 ms, 1x1 s2 32x32x64->128 62 -> 18 ms. Stride 1 against the
       // conv formulation, whose wasm Reverse + Transpose of the filter dominated small batches:
       // 3x3 4x4x128->128 6.6 -> 1.2 ms at batch 8, 21 -> 7.6 ms at batch 128 (bench/kernels.ts).
-      return simdOnHeap(backend, [dy, filter], a.inputShape, (dyv, fv) => simdConv2DBackpropInput(dyv, fv, info));
+      return simdOnHeap(backend, [dy, filter], a.inputShape, (arena, [dya, fa], out) => simdConv2DBackpropInputAt(arena, dya, fa, out, info));
     }
     const plan = backpropInputPolicy === 'subpixel' || (backpropInputPolicy === 'auto' && big) ? subPixelPlan(info) : null;
     if (plan) {

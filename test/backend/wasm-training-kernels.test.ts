@@ -15,13 +15,17 @@ import {
   registerWasmTrainingKernels,
   setWasmBackpropInputPolicy,
   setWasmConvKernels,
+  setWasmSimdInPlace,
   shouldUseConvBackpropInput,
   wasmConvKernels,
   type WasmConvKernels,
 } from '../../src/backend/wasm-training-kernels.js';
 import { subPixelPlan } from '../../src/backend/conv-backprop-input-subpixel.js';
-import { simdBackpropInputRoute, simdConvMemoryBytes, simdConvRoute } from '../../src/backend/simd-conv.js';
+import { simdBackpropInputRoute, simdConvRoute, simdHeapScratch } from '../../src/backend/simd-conv.js';
 import { float32Tolerance, maxAbsError, runKernelOn, seededValues } from './harness.js';
+
+/** Bytes of tfjs-backend-wasm's heap. */
+const wasmHeapBytes = (): number => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer.byteLength;
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
 
@@ -468,6 +472,47 @@ for (const [policy, kernels] of [['conv', 'simd'], ['auto', 'simd'], ['auto', 'x
   });
 }
 
+test.serial('the SIMD kernels give the same bits in the backend heap as in their own memory (copying)', async (t) => {
+  registerWasmTrainingKernels();
+  setWasmConvKernels('simd');
+  // Channels that are multiples of 8 (read and written in place) and not (padded scratch, compacted
+  // into the output), stride 1 by Winograd and direct, stride 2 by phases.
+  const calls: Array<[string, () => tf.Tensor]> = [];
+  const operands: tf.Tensor[] = [];
+  for (const [ci, co] of [[16, 16], [16, 8], [5, 12], [6, 10]]) {
+    const x = tf.tensor4d(seededValues(2 * 9 * 7 * ci, ci), [2, 9, 7, ci]);
+    const filter = tf.tensor4d(seededValues(9 * ci * co, co), [3, 3, ci, co]);
+    const bias = tf.tensor1d(seededValues(co, 7));
+    operands.push(x, filter, bias);
+    for (const stride of [1, 2]) {
+      const y = tf.conv2d(x, filter, stride, 'same');
+      operands.push(y);
+      calls.push(
+        [`FusedConv2D ${ci}->${co} s${stride}`, () => tf.fused.conv2d({ x, filter, bias, strides: stride, pad: 'same', activation: 'relu' })],
+        [`Conv2DBackpropFilter ${ci}->${co} s${stride}`, () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: y }, { strides: stride, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, ci, co] }) as tf.Tensor],
+        [`Conv2DBackpropInput ${ci}->${co} s${stride}`, () => tf.engine().runKernel('Conv2DBackpropInput', { dy: y, filter }, { strides: stride, pad: 'same', dataFormat: 'NHWC', inputShape: x.shape }) as tf.Tensor],
+      );
+    }
+  }
+  try {
+    for (const [name, call] of calls) {
+      setWasmSimdInPlace(true);
+      const taken = simdHeapScratch().taken;
+      const inPlace = call();
+      t.true(simdHeapScratch().taken > taken, `${name}: ran in the heap`);
+      setWasmSimdInPlace(false);
+      const copied = call();
+      t.true(simdHeapScratch().taken === taken + 1, `${name}: the copying route takes no heap scratch`);
+      t.deepEqual(Array.from(inPlace.dataSync()), Array.from(copied.dataSync()), name);
+      t.true(inPlace.dataSync().some((v) => v !== 0), `${name}: not all zero`);
+      tf.dispose([inPlace, copied]);
+    }
+  } finally {
+    setWasmSimdInPlace(true);
+    tf.dispose(operands);
+  }
+});
+
 test.serial('no tensor or wasm-memory leak over 20 gradient calls', async (t) => {
   registerWasmTrainingKernels();
   await tf.setBackend('wasm');
@@ -521,16 +566,19 @@ test.serial('each kernel leaves no intermediate buffer behind', async (t) => {
         strides: 2, pad: 'same', dataFormat: 'NHWC', dilations: 1, activation: 'relu',
       }) as tf.Tensor,
     ];
+    const taken = simdHeapScratch().taken;
     for (const run of runs) {
       run().dispose();
       const before = tf.backend().numDataIds();
-      const simdBytes = simdConvMemoryBytes();
+      const heapBytes = wasmHeapBytes();
       for (let i = 0; i < 3; i++) run().dispose();
       t.is(tf.backend().numDataIds(), before);
-      // The SIMD loops' scratch is laid out afresh per call: repeating a call never grows it.
-      t.is(simdConvMemoryBytes(), simdBytes);
+      // The SIMD loops run in the backend's heap, their scratch from its malloc: freed after every call,
+      // so repeating a call never grows the heap.
+      t.is(simdHeapScratch().live, 0);
+      t.is(wasmHeapBytes(), heapBytes);
     }
-    t.true(simdConvMemoryBytes() > 0, 'the SIMD loops ran');
+    t.true(simdHeapScratch().taken > taken, 'the SIMD loops ran in the backend heap');
     tf.dispose([x, dy, filter, dwFilter, ids, bias]);
   } finally {
     setWasmBackpropInputPolicy('auto');

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** -O3: speed; stub runtime: no GC (the kernels allocate nothing); noAssert: no bounds traps in loops. */
-export const ASC_FLAGS = ['-O3', '--runtime', 'stub', '--enable', 'simd', '--noAssert'] as const;
+export const ASC_FLAGS = ['-O3', '--runtime', 'stub', '--enable', 'simd', '--noAssert', '--importMemory'] as const;
 
 export const CONV_KERNELS_SOURCE = fileURLToPath(new URL('./conv-kernels.as.ts', import.meta.url));
 const EMBEDDED = fileURLToPath(new URL('./conv-kernels-wasm.ts', import.meta.url));
