@@ -55,6 +55,11 @@ interface ConvKernelExports {
     xp: number, u: number, bias: number, y: number, v: number, m: number,
     n: number, oh: number, ow: number, hp: number, wp: number, ci4: number, co8: number, relu: number, block: number,
   ): void;
+  winogradFilter4(w: number, u: number, tmp: number, ci: number, co: number, ci4: number, co8: number, flipSwap: number): void;
+  conv2dWinograd4(
+    xp: number, u: number, bias: number, y: number, v: number, m: number, tmp: number,
+    n: number, oh: number, ow: number, hp: number, wp: number, ci4: number, co8: number, relu: number, block: number,
+  ): void;
   conv2dFilterGradWinograd(
     xp: number, dyp: number, dw: number, v: number, w: number, m: number,
     n: number, oh: number, ow: number, hp: number, wp: number, ci4: number, co8: number, block: number,
@@ -325,6 +330,25 @@ const WINOGRAD_BLOCK = 32;
 /** Below this many input channels the transforms cost more than the saved products (measured at 16: 1.3x). */
 const WINOGRAD_MIN_CHANNELS = 16;
 
+/** F(4x4,3x3) tiles per block (v and m [36][block][channels]). */
+const WINOGRAD4_BLOCK = 32;
+/**
+ * The fewest input channels that take F(4x4,3x3). Per call at batch 64 against F(2x2,3x3) (best of
+ * alternating runs, bench/kernels.ts): 16x16x32 5.5 / 5.5 ms (no gain), 8x8x64 4.7 / 3.9,
+ * 4x4x128 4.7 / 4.0, 32x32x64 64 / 55, 16x16x128 58 / 41, 8x8x256 57 / 41, 4x4x512 72 / 56.
+ */
+let winograd4MinChannels = 64;
+
+/** Every 4x4 output tile reads a 6x6 patch: the padded input covers ceil(O/4) tiles each way. */
+function winograd4Padding(info: Conv2DInfo): PaddedInput {
+  return {
+    hp: 4 * Math.ceil(info.outHeight / 4) + 2,
+    wp: 4 * Math.ceil(info.outWidth / 4) + 2,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+  };
+}
+
 /** Every 2x2 output tile reads a 4x4 patch: the padded input covers ceil(O/2) tiles each way. */
 function winogradPadding(info: Conv2DInfo): PaddedInput {
   return {
@@ -335,11 +359,21 @@ function winogradPadding(info: Conv2DInfo): PaddedInput {
   };
 }
 
-/** How simdConv2D and simdConv2DBackpropFilter compute a conv: 'winograd' (3x3, stride 1, 16+ input channels) or 'direct'. */
-export function simdConvRoute(info: Conv2DInfo): 'winograd' | 'direct' {
+/**
+ * How simdConv2D computes a conv: 'winograd4' = F(4x4,3x3) (3x3, stride 1, 32+ input channels),
+ * 'winograd' = F(2x2,3x3) (3x3, stride 1, 16-31 input channels), else 'direct'. The filter
+ * gradient takes F(2x2,3x3) on both Winograd routes.
+ */
+export function simdConvRoute(info: Conv2DInfo): 'winograd4' | 'winograd' | 'direct' {
   const winograd = info.filterHeight === 3 && info.filterWidth === 3 && info.strideHeight === 1 && info.strideWidth === 1 &&
     info.dilationHeight === 1 && info.dilationWidth === 1 && info.inChannels >= WINOGRAD_MIN_CHANNELS;
-  return winograd ? 'winograd' : 'direct';
+  if (!winograd) return 'direct';
+  return info.inChannels >= winograd4MinChannels ? 'winograd4' : 'winograd';
+}
+
+/** For benchmarks: the fewest input channels that take F(4x4,3x3) (Infinity: never). */
+export function setWinograd4MinChannels(channels: number): void {
+  winograd4MinChannels = channels;
 }
 
 /**
@@ -363,7 +397,19 @@ export function simdConv2DAt(
   const relu = options.relu ? 1 : 0;
   const flipSwap = options.flipSwap ?? false;
   let y: number;
-  if (simdConvRoute(info) === 'winograd') {
+  const route = simdConvRoute(info);
+  if (route === 'winograd4') {
+    const ci4 = roundUp(ci, 4);
+    const g = winograd4Padding(info);
+    const [xp, up, bp, vp, mp, tp, yp] = a.reserve([
+      n * g.hp * g.wp * ci4, 36 * ci4 * co8, dense ? 0 : co8, 36 * WINOGRAD4_BLOCK * ci4, 36 * WINOGRAD4_BLOCK * co8, 160,
+      dense ? 0 : n * oh * ow * co8,
+    ]);
+    packInput(a, x, shape, g, ci4, xp);
+    k.winogradFilter4(filter, up, tp, ci, co, ci4, co8, flipSwap ? 1 : 0);
+    y = dense ? out : yp;
+    k.conv2dWinograd4(xp, up, biasAt(a, bias, co, co8, bp), y, vp, mp, tp, n, oh, ow, g.hp, g.wp, ci4, co8, relu, WINOGRAD4_BLOCK);
+  } else if (route === 'winograd') {
     const ci4 = roundUp(ci, 4);
     const g = winogradPadding(info);
     const [xp, up, bp, vp, mp, yp] = a.reserve([
@@ -411,7 +457,7 @@ export function simdConv2DBackpropFilterAt(a: ConvArena, x: number, dy: number, 
   const denseDy = co === co8;
   const dense = denseDy && ci === ci4;
   const shape = [n, info.inHeight, info.inWidth, ci];
-  const winograd = simdConvRoute(info) === 'winograd';
+  const winograd = simdConvRoute(info) !== 'direct';
   const g = winograd ? winogradPadding(info) : paddedInput(info);
   const [xp, dyp, dwp, vp, wp, mp] = a.reserve([
     n * g.hp * g.wp * ci4, denseDy ? 0 : n * oh * ow * co8, dense ? 0 : fh * fw * ci4 * co8,
@@ -460,7 +506,7 @@ function backpropInputAsForward(info: Conv2DInfo): Conv2DInfo | null {
 }
 
 /** How simdConv2DBackpropInput computes a layer: as a forward conv by 'winograd' or 'direct', or by 'phases'. */
-export function simdBackpropInputRoute(info: Conv2DInfo): 'winograd' | 'direct' | 'phases' {
+export function simdBackpropInputRoute(info: Conv2DInfo): 'winograd4' | 'winograd' | 'direct' | 'phases' {
   const forward = backpropInputAsForward(info);
   return forward ? simdConvRoute(forward) : 'phases';
 }

@@ -1,9 +1,16 @@
 // The SIMD conv loops called directly on arrays (no tfjs backend): the route each geometry takes,
-// forward and filter gradient against a float64 loop on both routes, and a call too large for
+// forward, filter and input gradients against a float64 loop on every route, and a call too large for
 // wasm32 memory failing with a message that names the fixes.
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
-import { simdConv2D, simdConv2DBackpropFilter, simdConvAvailable, simdConvMemoryBytes, simdConvRoute } from '../../src/backend/simd-conv.js';
+import {
+  simdConv2D,
+  simdConv2DBackpropFilter,
+  simdConv2DBackpropInput,
+  simdConvAvailable,
+  simdConvMemoryBytes,
+  simdConvRoute,
+} from '../../src/backend/simd-conv.js';
 import { float32Tolerance, maxAbsError, seededValues } from './harness.js';
 
 const info = (shape: [number, number, number, number], filter: [number, number, number, number], stride: number, pad: 'same' | 'valid') =>
@@ -13,7 +20,9 @@ test('this Node runs the SIMD loops', (t) => {
   t.true(simdConvAvailable());
 });
 
-test('3x3 stride-1 convs with 16+ input channels take the Winograd route, the rest the direct loop', (t) => {
+test('3x3 stride-1 convs take Winograd F(4x4,3x3) from 64 input channels, F(2x2,3x3) from 16, else the direct loop', (t) => {
+  t.is(simdConvRoute(info([2, 8, 8, 64], [3, 3, 64, 8], 1, 'same')), 'winograd4');
+  t.is(simdConvRoute(info([2, 8, 8, 63], [3, 3, 63, 8], 1, 'same')), 'winograd');
   t.is(simdConvRoute(info([2, 8, 8, 16], [3, 3, 16, 8], 1, 'same')), 'winograd');
   t.is(simdConvRoute(info([2, 8, 8, 15], [3, 3, 15, 8], 1, 'same')), 'direct');
   t.is(simdConvRoute(info([2, 8, 8, 32], [3, 3, 32, 8], 2, 'same')), 'direct');
@@ -27,6 +36,7 @@ function reference(x: Float32Array, w: Float32Array, bias: Float32Array, dy: Flo
   const { filterHeight: fh, filterWidth: fw, strideHeight: s } = ci;
   const y = new Float64Array(n * oh * ow * co);
   const dW = new Float64Array(fh * fw * c * co);
+  const dX = new Float64Array(n * h * wd * c);
   for (let b = 0; b < n; b++) for (let r = 0; r < oh; r++) for (let q = 0; q < ow; q++) for (let o = 0; o < co; o++) {
     let acc = bias[o];
     for (let kh = 0; kh < fh; kh++) for (let kw = 0; kw < fw; kw++) {
@@ -37,18 +47,21 @@ function reference(x: Float32Array, w: Float32Array, bias: Float32Array, dy: Flo
         const xv = x[((b * h + xr) * wd + xc) * c + i];
         acc += xv * w[((kh * fw + kw) * c + i) * co + o];
         dW[((kh * fw + kw) * c + i) * co + o] += xv * dy[((b * oh + r) * ow + q) * co + o];
+        dX[((b * h + xr) * wd + xc) * c + i] += w[((kh * fw + kw) * c + i) * co + o] * dy[((b * oh + r) * ow + q) * co + o];
       }
     }
     y[((b * oh + r) * ow + q) * co + o] = Math.max(0, acc);
   }
-  return { y, dW };
+  return { y, dW, dX };
 }
 
 for (const [label, shape, filter, stride, pad] of [
   ['winograd, odd output (partial tiles), 2 blocks', [3, 9, 7, 16], [3, 3, 16, 12], 1, 'same'],
+  ['winograd F(4x4,3x3), partial tiles both ways', [2, 7, 9, 64], [3, 3, 64, 12], 1, 'same'],
+  ['direct forward, input gradient by F(4x4,3x3) of the flipped filter', [2, 6, 5, 8], [3, 3, 8, 64], 1, 'same'],
   ['direct, stride 2, valid', [2, 9, 8, 6], [3, 3, 6, 10], 2, 'valid'],
 ] as const) {
-  test(`forward (bias + ReLU) and filter gradient match a float64 loop: ${label}`, (t) => {
+  test(`forward (bias + ReLU), filter and input gradients match a float64 loop: ${label}`, (t) => {
     const ci = info([...shape], [...filter], stride, pad);
     const x = seededValues(tf.util.sizeFromShape([...shape]), 1);
     const w = seededValues(tf.util.sizeFromShape([...filter]), 2);
@@ -56,7 +69,9 @@ for (const [label, shape, filter, stride, pad] of [
     const dy = seededValues(tf.util.sizeFromShape(ci.outShape), 4);
     const ref = reference(x, w, bias, dy, ci);
     const y = Float32Array.from(simdConv2D(x, w, ci, { bias, relu: true })); // a view: copy before the next call
-    const dW = simdConv2DBackpropFilter(x, dy, ci);
+    const dW = Float32Array.from(simdConv2DBackpropFilter(x, dy, ci));
+    const dX = simdConv2DBackpropInput(dy, w, ci);
+    t.true(maxAbsError(dX, ref.dX) <= float32Tolerance(ref.dX, 9 * filter[3]), `dX error ${maxAbsError(dX, ref.dX)}`);
     t.true(maxAbsError(y, ref.y) <= float32Tolerance(ref.y, 9 * shape[3]), `y error ${maxAbsError(y, ref.y)}`);
     t.true(maxAbsError(dW, ref.dW) <= float32Tolerance(ref.dW, shape[0] * ci.outHeight * ci.outWidth), `dW error ${maxAbsError(dW, ref.dW)}`);
     t.true(y.some((v) => v === 0) && y.some((v) => v > 0), 'the ReLU clamps some outputs and keeps others');

@@ -130,7 +130,7 @@ for (const kernels of CONV_KERNELS) {
     await withConvKernels(kernels, async () => {
       t.is(wasmConvKernels(), kernels);
       let worst = 0;
-      const routes = { winograd: 0, direct: 0 };
+      const routes = { winograd4: 0, winograd: 0, direct: 0 };
       for (const c of convCases()) {
         // [20, 24]: the 3x3 stride-1 cases take the Winograd route (9x8 at n 3: 60 tiles, a block and a part).
         for (const [ci, co] of [...CHANNELS, [20, 24]] as Array<[number, number]>) {
@@ -150,7 +150,7 @@ for (const kernels of CONV_KERNELS) {
           worst = Math.max(worst, err);
         }
       }
-      t.deepEqual(routes, { winograd: 8, direct: 136 });
+      t.deepEqual(routes, { winograd4: 0, winograd: 8, direct: 136 });
       t.log(`Conv2DBackpropFilter (${kernels}): max abs error ${worst.toExponential(2)} over ${routes.winograd + routes.direct} cases`);
     });
   });
@@ -161,11 +161,12 @@ test.serial('Conv2D and FusedConv2D (simd) match the cpu stock kernels; what the
   t.is(wasmConvKernels(), 'simd');
   let worst = 0;
   let cases = 0;
-  const routes = { winograd: 0, direct: 0 };
+  const routes = { winograd4: 0, winograd: 0, direct: 0 };
   for (const c of convCases()) {
-    for (const [ci, co] of [...CHANNELS, [20, 24]] as Array<[number, number]>) {
+    for (const [ci, co] of [...CHANNELS, [20, 24], [64, 12]] as Array<[number, number]>) {
       const n = 2;
-      // 3x3 stride 1 at 20 channels: Winograd, over 40 tiles at 9x8 (a full block of 32 and a part).
+      // 3x3 stride 1 at 20 channels: Winograd F(2x2,3x3), over 40 tiles at 9x8 (a full block of 32 and
+      // a part); at 64 channels F(4x4,3x3) (12 tiles, partial ones at the bottom and right).
       routes[simdConvRoute(tf.backend_util.computeConv2DInfo([n, c.h, c.w, ci], [c.fh, c.fw, ci, co], c.stride, 1, c.pad))]++;
       const x = { values: seededValues(n * c.h * c.w * ci, 50), shape: [n, c.h, c.w, ci] };
       const filter = { values: seededValues(c.fh * c.fw * ci * co, 51), shape: [c.fh, c.fw, ci, co] };
@@ -200,7 +201,7 @@ test.serial('Conv2D and FusedConv2D (simd) match the cpu stock kernels; what the
     filter: { values: seededValues(3 * 3 * 3 * 4, 54), shape: [3, 3, 3, 4] },
   }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 2 });
   t.deepEqual(dilated.shape, [2, 5, 5, 4]);
-  t.deepEqual(routes, { winograd: 8, direct: 136 });
+  t.deepEqual(routes, { winograd4: 8, winograd: 8, direct: 176 });
   t.log(`Conv2D/FusedConv2D (simd): max abs error ${worst.toExponential(2)} over ${cases} cases`);
 });
 
@@ -226,7 +227,7 @@ for (const [policy, kernels] of [['conv', 'simd'], ['subpixel', 'simd'], ['phase
     try {
       let worst = 0;
       let subPixel = 0;
-      const routes = { winograd: 0, direct: 0, phases: 0 };
+      const routes = { winograd4: 0, winograd: 0, direct: 0, phases: 0 };
       for (const c of inputGradCases()) for (const [ci, co] of [[4, 2], [5, 16]]) {
         // dy with 16 channels: the stride-1 3x3 cases run their conv by Winograd.
         const n = 3;
@@ -249,7 +250,7 @@ for (const [policy, kernels] of [['conv', 'simd'], ['subpixel', 'simd'], ['phase
       t.true(subPixel >= 48, `${subPixel} sub-pixel cases`);
       // With the SIMD loops ('phases', 'auto'), stride-1 layers run as a forward conv of the flipped filter (by
       // Winograd where dy has 16 channels and the filter is 3x3), strided ones and pads wider than the filter by phases.
-      t.deepEqual(routes, { winograd: 8, direct: 28, phases: 136 });
+      t.deepEqual(routes, { winograd4: 0, winograd: 8, direct: 28, phases: 136 });
       t.log(`Conv2DBackpropInput (${policy}, ${kernels}): max abs error ${worst.toExponential(2)} over ${2 * inputGradCases().length} cases, ${subPixel} sub-pixel-shaped`);
     } finally {
       setWasmBackpropInputPolicy('auto');
@@ -476,10 +477,11 @@ test.serial('the SIMD kernels give the same bits in the backend heap as in their
   registerWasmTrainingKernels();
   setWasmConvKernels('simd');
   // Channels that are multiples of 8 (read and written in place) and not (padded scratch, compacted
-  // into the output), stride 1 by Winograd and direct, stride 2 by phases.
+  // into the output), stride 1 by both Winograd forms (64 channels in: F(4x4,3x3), forward and input
+  // gradient) and direct, stride 2 by phases.
   const calls: Array<[string, () => tf.Tensor]> = [];
   const operands: tf.Tensor[] = [];
-  for (const [ci, co] of [[16, 16], [16, 8], [5, 12], [6, 10]]) {
+  for (const [ci, co] of [[16, 16], [16, 8], [5, 12], [6, 10], [64, 8], [8, 64]]) {
     const x = tf.tensor4d(seededValues(2 * 9 * 7 * ci, ci), [2, 9, 7, ci]);
     const filter = tf.tensor4d(seededValues(9 * ci * co, co), [3, 3, ci, co]);
     const bias = tf.tensor1d(seededValues(co, 7));

@@ -520,3 +520,191 @@ export function conv2dFilterGradWinograd(
     v128.store(o + 8 * tap, f32x4.add(f32x4.mul(half, f32x4.add(t21, t22)), t23));
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Winograd F(4x4,3x3) (Lavin & Gray 2016, interpolation points 0, +-1, +-2, infinity): 36 products
+// per 4x4 output tile and channel pair instead of 144, 4x fewer multiplications than the direct
+// loop (F(2x2,3x3): 2.25x), paid for with larger transforms. For the forward pass (and the stride-1
+// input gradient, a forward conv) of layers wide enough that the channel GEMMs dominate.
+//   B^T = [[4,0,-5,0,1,0],[0,-4,-4,1,1,0],[0,4,-4,-1,1,0],[0,-2,-1,2,1,0],[0,2,-1,-2,1,0],[0,4,0,-5,0,1]]
+//   G   = [[1/4,0,0],[-1/6,-1/6,-1/6],[-1/6,1/6,-1/6],[1/24,1/12,1/6],[1/24,-1/12,1/6],[0,0,1]]
+//   A^T = [[1,1,1,1,1,0],[0,1,-1,2,-2,0],[0,1,1,4,4,0],[0,1,-1,8,-8,1]]
+
+/**
+ * u[xi][ci][co] = (G g G^T)[xi] for each 3x3 slice g of w, u [36, CI4, CO8], zero in the padded
+ * channels; flipSwap as in winogradFilter; `tmp` is 288 bytes of scratch. Four output channels
+ * per f32x4 (gathered lane by lane when flipped, where they lie CI apart): in scalar form the
+ * transform had cost more than the conv itself on 4x4 layers at batch 64.
+ */
+export function winogradFilter4(w: usize, u: usize, tmp: usize, ci: i32, co: i32, ci4: i32, co8: i32, flipSwap: i32): void {
+  memory.fill(u, 0, <usize>(36 * ci4 * co8) << 2);
+  const tapStep = flipSwap != 0 ? -(<isize>(ci * co) << 2) : <isize>(ci * co) << 2;
+  const iStep = flipSwap != 0 ? <isize>4 : <isize>co << 2;
+  const oStep = flipSwap != 0 ? <isize>ci << 2 : <isize>4;
+  const first = flipSwap != 0 ? w + (<usize>(8 * ci * co) << 2) : w;
+  const stride = <usize>(ci4 * co8) << 2;
+  for (let i = 0; i < ci; i++) {
+    for (let o = 0; o < co; o += 4) {
+      const at = first + <usize>(<isize>i * iStep + <isize>o * oStep);
+      const lanes = min(4, co - o);
+      // T = G g one column c of g at a time (taps c, 3 + c, 6 + c): T[r][c] at tmp + r*48 + c*16.
+      for (let c = 0; c < 3; c++) {
+        gTransform(taps4(at, c, tapStep, oStep, lanes), taps4(at, 3 + c, tapStep, oStep, lanes),
+          taps4(at, 6 + c, tapStep, oStep, lanes), tmp + <usize>c * 16, 48);
+      }
+      // U[r][k] = (G T[r])[k], stored at u[6r + k][i][o..o+3].
+      const base = u + ((<usize>i * co8 + o) << 2);
+      for (let r: usize = 0; r < 6; r++) {
+        const row = tmp + r * 48;
+        gTransform(v128.load(row), v128.load(row, 16), v128.load(row, 32), base + 6 * r * stride, stride);
+      }
+    }
+  }
+}
+
+/** Tap k of four output channels (lanes past `lanes` zero): one f32x4 load, or gathered. */
+@inline
+function taps4(at: usize, k: i32, tapStep: isize, oStep: isize, lanes: i32): v128 {
+  const p = at + <usize>(<isize>k * tapStep);
+  if (oStep == 4 && lanes == 4) return v128.load(p);
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (lanes > 1) v = f32x4.replace_lane(v, 1, load<f32>(p + <usize>oStep));
+  if (lanes > 2) v = f32x4.replace_lane(v, 2, load<f32>(p + <usize>(2 * oStep)));
+  if (lanes > 3) v = f32x4.replace_lane(v, 3, load<f32>(p + <usize>(3 * oStep)));
+  return v;
+}
+
+/** G (a, b, c): six values written to q, q + qStep, ..., q + 5*qStep. */
+@inline
+function gTransform(a: v128, b: v128, c: v128, q: usize, qStep: usize): void {
+  const sixth = f32x4.splat(<f32>(1.0 / 6.0));
+  const ac = f32x4.add(a, c);
+  const p = f32x4.add(f32x4.mul(f32x4.splat(<f32>(1.0 / 24.0)), a), f32x4.mul(sixth, c));
+  const m = f32x4.mul(f32x4.splat(<f32>(1.0 / 12.0)), b);
+  v128.store(q, f32x4.mul(f32x4.splat(0.25), a));
+  v128.store(q + qStep, f32x4.neg(f32x4.mul(sixth, f32x4.add(ac, b))));
+  v128.store(q + 2 * qStep, f32x4.neg(f32x4.mul(sixth, f32x4.sub(ac, b))));
+  v128.store(q + 3 * qStep, f32x4.add(p, m));
+  v128.store(q + 4 * qStep, f32x4.sub(p, m));
+  v128.store(q + 5 * qStep, c);
+}
+
+/**
+ * B^T applied to six vectors x0..x5 at p, p + step, ..., p + 5*step, written to q, q + qStep, ...
+ * (one 6-point transform of the rows or the columns of a 6x6 patch, four channels per f32x4).
+ */
+@inline
+function inputTransform6(p: usize, step: usize, q: usize, qStep: usize): void {
+  const x0 = v128.load(p), x1 = v128.load(p + step), x2 = v128.load(p + 2 * step);
+  const x3 = v128.load(p + 3 * step), x4 = v128.load(p + 4 * step), x5 = v128.load(p + 5 * step);
+  const four = f32x4.splat(4), five = f32x4.splat(5), two = f32x4.splat(2);
+  const a = f32x4.add(x3, x4), b = f32x4.add(x1, x2);
+  const c = f32x4.sub(x4, x3), d = f32x4.sub(x1, x2);
+  const e = f32x4.sub(x4, x2), f = f32x4.mul(two, f32x4.sub(x3, x1));
+  v128.store(q, f32x4.add(f32x4.sub(f32x4.mul(four, x0), f32x4.mul(five, x2)), x4));
+  v128.store(q + qStep, f32x4.sub(a, f32x4.mul(four, b)));
+  v128.store(q + 2 * qStep, f32x4.add(c, f32x4.mul(four, d)));
+  v128.store(q + 3 * qStep, f32x4.add(e, f));
+  v128.store(q + 4 * qStep, f32x4.sub(e, f));
+  v128.store(q + 5 * qStep, f32x4.add(f32x4.sub(f32x4.mul(four, x1), f32x4.mul(five, x3)), x5));
+}
+
+/**
+ * The F(4x4,3x3) input transform of tiles [t0, t0+cnt) into v [36][block][CI4]: V = B^T d B for
+ * each tile's 6x6 patch d (through `tmp`, 576 bytes of scratch); tiles [cnt, cnt4) are zeroed.
+ */
+function winogradInput4(
+  xp: usize, vbuf: usize, tmp: usize, t0: i32, cnt: i32, cnt4: i32, th: i32, tw: i32, hp: i32, wp: i32, ci4: i32, block: i32,
+): void {
+  const px = <usize>ci4 << 2;
+  const rowB = <usize>(wp * ci4) << 2;
+  const vXi = <usize>(block * ci4) << 2;
+  for (let j = 0; j < cnt4; j++) {
+    if (j >= cnt) {
+      for (let xi = 0; xi < 36; xi++) memory.fill(vbuf + <usize>xi * vXi + ((<usize>j * ci4) << 2), 0, px);
+      continue;
+    }
+    const t = t0 + j;
+    const b = t / (th * tw);
+    const r = t - b * th * tw;
+    const ty = r / tw, tx = r - (r / tw) * tw;
+    const src = xp + <usize>((b * hp + 4 * ty) * wp + 4 * tx) * px;
+    const dst = vbuf + ((<usize>j * ci4) << 2);
+    for (let k: usize = 0; k < <usize>(ci4 << 2); k += 16) {
+      // tmp[r][c] = (B^T d)[r][c]: transform each column c of the patch
+      for (let c: usize = 0; c < 6; c++) inputTransform6(src + k + c * px, rowB, tmp + c * 16, 96);
+      // V[r][s] = (tmp[r] B)[s]: transform each row r of tmp
+      for (let rr: usize = 0; rr < 6; rr++) inputTransform6(tmp + rr * 96, 16, dst + k + rr * 6 * vXi, vXi);
+    }
+  }
+}
+
+/** A^T applied to six vectors at p, p + step, ...: four results at q, q + qStep, ... */
+@inline
+function outputTransform6(p: usize, step: usize, q: usize, qStep: usize): void {
+  const x0 = v128.load(p), x1 = v128.load(p + step), x2 = v128.load(p + 2 * step);
+  const x3 = v128.load(p + 3 * step), x4 = v128.load(p + 4 * step), x5 = v128.load(p + 5 * step);
+  const a = f32x4.add(x1, x2), b = f32x4.sub(x1, x2);
+  const c = f32x4.add(x3, x4), d = f32x4.sub(x3, x4);
+  v128.store(q, f32x4.add(f32x4.add(x0, a), c));
+  v128.store(q + qStep, f32x4.add(b, f32x4.mul(f32x4.splat(2), d)));
+  v128.store(q + 2 * qStep, f32x4.add(a, f32x4.mul(f32x4.splat(4), c)));
+  v128.store(q + 3 * qStep, f32x4.add(f32x4.add(b, f32x4.mul(f32x4.splat(8), d)), x5));
+}
+
+/**
+ * y = act(bias + conv3x3(xp, w)) by F(4x4,3x3), stride 1, u from winogradFilter4. xp [N, HP, WP,
+ * CI4] padded so that every 4x4 output tile's 6x6 patch exists: HP = 4*ceil(OH/4) + 2, WP likewise.
+ * As conv2dWinograd, `block` tiles at a time: v [36][block][CI4], m [36][block][CO8]; `tmp` is 640
+ * bytes of scratch. Outputs of a tile past OH/OW are not stored.
+ */
+export function conv2dWinograd4(xp: usize, u: usize, bias: usize, y: usize, vbuf: usize, mbuf: usize, tmp: usize,
+    n: i32, oh: i32, ow: i32, hp: i32, wp: i32, ci4: i32, co8: i32, relu: i32, block: i32): void {
+  const th = (oh + 3) >> 2, tw = (ow + 3) >> 2;
+  const tiles = n * th * tw;
+  const zero = f32x4.splat(0);
+  const px = <usize>ci4 << 2;
+  const vXi = <usize>(block * ci4) << 2;
+  const mXi = <usize>(block * co8) << 2;
+  const uXi = <usize>(ci4 * co8) << 2;
+  const yRow = <usize>(ow * co8) << 2;
+  const yPx = <usize>co8 << 2;
+  for (let t0 = 0; t0 < tiles; t0 += block) {
+    const cnt = min(block, tiles - t0);
+    const cnt4 = (cnt + 3) & ~3;
+    winogradInput4(xp, vbuf, tmp, t0, cnt, cnt4, th, tw, hp, wp, ci4, block);
+    for (let xi = 0; xi < 36; xi++) {
+      const vb = vbuf + <usize>xi * vXi, mb = mbuf + <usize>xi * mXi, ub = u + <usize>xi * uXi;
+      for (let j = 0; j < cnt4; j += 4) {
+        const v0 = vb + ((<usize>j * ci4) << 2);
+        for (let c = 0; c < co8; c += 8) {
+          tile4x8(mb + ((<usize>j * co8 + c) << 2), <usize>co8 << 2, v0, px, 4, ub + (<usize>c << 2), <usize>co8 << 2, ci4, false);
+        }
+      }
+    }
+    for (let j = 0; j < cnt; j++) {
+      const t = t0 + j;
+      const b = t / (th * tw);
+      const r = t - b * th * tw;
+      const ty = r / tw, tx = r - (r / tw) * tw;
+      const oy = 4 * ty, ox = 4 * tx;
+      const rows = min(4, oh - oy), cols = min(4, ow - ox);
+      const ybase = y + ((<usize>((b * oh + oy) * ow + ox) * co8) << 2);
+      const src = mbuf + ((<usize>j * co8) << 2);
+      for (let c: usize = 0; c < <usize>(co8 << 2); c += 16) {
+        // tmp[i][col] = (A^T m)[i][col] for the 6 columns, then y[i][jj] = (tmp[i] A)[jj]
+        for (let col: usize = 0; col < 6; col++) outputTransform6(src + c + col * mXi, 6 * mXi, tmp + col * 16, 96);
+        for (let i: usize = 0; i < 4; i++) outputTransform6(tmp + i * 96, 16, tmp + 384 + i * 64, 16);
+        const bv = bias != 0 ? v128.load(bias + c) : zero;
+        for (let i = 0; i < rows; i++) {
+          for (let jj = 0; jj < cols; jj++) {
+            let v = f32x4.add(v128.load(tmp + 384 + <usize>(i * 4 + jj) * 16), bv);
+            if (relu != 0) v = f32x4.max(v, zero);
+            v128.store(ybase + <usize>i * yRow + <usize>jj * yPx + c, v);
+          }
+        }
+      }
+    }
+  }
+}
