@@ -337,7 +337,7 @@ const WINOGRAD4_BLOCK = 32;
  * alternating runs, bench/kernels.ts): 16x16x32 5.5 / 5.5 ms (no gain), 8x8x64 4.7 / 3.9,
  * 4x4x128 4.7 / 4.0, 32x32x64 64 / 55, 16x16x128 58 / 41, 8x8x256 57 / 41, 4x4x512 72 / 56.
  */
-let winograd4MinChannels = 64;
+const WINOGRAD4_MIN_CHANNELS = 64;
 
 /** Every 4x4 output tile reads a 6x6 patch: the padded input covers ceil(O/4) tiles each way. */
 function winograd4Padding(info: Conv2DInfo): PaddedInput {
@@ -360,20 +360,15 @@ function winogradPadding(info: Conv2DInfo): PaddedInput {
 }
 
 /**
- * How simdConv2D computes a conv: 'winograd4' = F(4x4,3x3) (3x3, stride 1, 32+ input channels),
- * 'winograd' = F(2x2,3x3) (3x3, stride 1, 16-31 input channels), else 'direct'. The filter
+ * How simdConv2D computes a conv: 'winograd4' = F(4x4,3x3) (3x3, stride 1, 64+ input channels),
+ * 'winograd' = F(2x2,3x3) (3x3, stride 1, 16-63 input channels), else 'direct'. The filter
  * gradient takes F(2x2,3x3) on both Winograd routes.
  */
 export function simdConvRoute(info: Conv2DInfo): 'winograd4' | 'winograd' | 'direct' {
   const winograd = info.filterHeight === 3 && info.filterWidth === 3 && info.strideHeight === 1 && info.strideWidth === 1 &&
     info.dilationHeight === 1 && info.dilationWidth === 1 && info.inChannels >= WINOGRAD_MIN_CHANNELS;
   if (!winograd) return 'direct';
-  return info.inChannels >= winograd4MinChannels ? 'winograd4' : 'winograd';
-}
-
-/** For benchmarks: the fewest input channels that take F(4x4,3x3) (Infinity: never). */
-export function setWinograd4MinChannels(channels: number): void {
-  winograd4MinChannels = channels;
+  return info.inChannels >= WINOGRAD4_MIN_CHANNELS ? 'winograd4' : 'winograd';
 }
 
 /**
