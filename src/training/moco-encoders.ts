@@ -4,6 +4,7 @@ import type { TrainerConfig } from '../config/moco-config.js';
 import type { ModelFacts, NormalizationStrategy } from '../strategies/normalization-strategy.js';
 
 import type { WeightPair } from '../strategies/encoder-update-strategy.js';
+import { rewriteInputConvs } from '../layers/input-conv2d.js';
 
 /** Layer class names of a model, nested models included. */
 export function modelFacts(model: tfl.LayersModel): ModelFacts {
@@ -67,6 +68,9 @@ export async function rebuildEncoder(model: tfl.LayersModel, normalization: Norm
   const plain = () => JSON.parse(JSON.stringify(model.toJSON(null, false))) as unknown;
   let topology = plain();
   if (normalization.rewriteTopology) topology = JSON.parse(JSON.stringify(normalization.rewriteTopology(topology, role)));
+  // The query encoder's first convs skip the gradient of the input images (input-conv2d.ts); the key
+  // encoder computes no gradient at all.
+  if (role === 'query') rewriteInputConvs(topology);
   const copy = await tfl.models.modelFromJSON({ modelTopology: topology as tf.io.ModelJSON['modelTopology'] });
   copyWeights(model, copy);
   return copy;
