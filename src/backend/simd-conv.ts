@@ -339,21 +339,14 @@ const WINOGRAD4_BLOCK = 32;
  */
 const WINOGRAD4_MIN_CHANNELS = 64;
 
-/** Every 4x4 output tile reads a 6x6 patch: the padded input covers ceil(O/4) tiles each way. */
-function winograd4Padding(info: Conv2DInfo): PaddedInput {
+/**
+ * The padded input of a Winograd form with `tile` x `tile` output tiles (2 or 4): every tile reads
+ * a (tile + 2)-square patch, so the padding covers ceil(O/tile) tiles each way.
+ */
+function winogradPadding(info: Conv2DInfo, tile: 2 | 4): PaddedInput {
   return {
-    hp: 4 * Math.ceil(info.outHeight / 4) + 2,
-    wp: 4 * Math.ceil(info.outWidth / 4) + 2,
-    top: info.padInfo.top,
-    left: info.padInfo.left,
-  };
-}
-
-/** Every 2x2 output tile reads a 4x4 patch: the padded input covers ceil(O/2) tiles each way. */
-function winogradPadding(info: Conv2DInfo): PaddedInput {
-  return {
-    hp: 2 * Math.ceil(info.outHeight / 2) + 2,
-    wp: 2 * Math.ceil(info.outWidth / 2) + 2,
+    hp: tile * Math.ceil(info.outHeight / tile) + 2,
+    wp: tile * Math.ceil(info.outWidth / tile) + 2,
     top: info.padInfo.top,
     left: info.padInfo.left,
   };
@@ -395,7 +388,7 @@ export function simdConv2DAt(
   const route = simdConvRoute(info);
   if (route === 'winograd4') {
     const ci4 = roundUp(ci, 4);
-    const g = winograd4Padding(info);
+    const g = winogradPadding(info, 4);
     const [xp, up, bp, vp, mp, tp, yp] = a.reserve([
       n * g.hp * g.wp * ci4, 36 * ci4 * co8, dense ? 0 : co8, 36 * WINOGRAD4_BLOCK * ci4, 36 * WINOGRAD4_BLOCK * co8, 160,
       dense ? 0 : n * oh * ow * co8,
@@ -406,7 +399,7 @@ export function simdConv2DAt(
     k.conv2dWinograd4(xp, up, biasAt(a, bias, co, co8, bp), y, vp, mp, tp, n, oh, ow, g.hp, g.wp, ci4, co8, relu, WINOGRAD4_BLOCK);
   } else if (route === 'winograd') {
     const ci4 = roundUp(ci, 4);
-    const g = winogradPadding(info);
+    const g = winogradPadding(info, 2);
     const [xp, up, bp, vp, mp, yp] = a.reserve([
       n * g.hp * g.wp * ci4, 16 * ci4 * co8, dense ? 0 : co8, 16 * WINOGRAD_BLOCK * ci4, 16 * WINOGRAD_BLOCK * co8,
       dense ? 0 : n * oh * ow * co8,
@@ -453,7 +446,7 @@ export function simdConv2DBackpropFilterAt(a: ConvArena, x: number, dy: number, 
   const dense = denseDy && ci === ci4;
   const shape = [n, info.inHeight, info.inWidth, ci];
   const winograd = simdConvRoute(info) !== 'direct';
-  const g = winograd ? winogradPadding(info) : paddedInput(info);
+  const g = winograd ? winogradPadding(info, 2) : paddedInput(info);
   const [xp, dyp, dwp, vp, wp, mp] = a.reserve([
     n * g.hp * g.wp * ci4, denseDy ? 0 : n * oh * ow * co8, dense ? 0 : fh * fw * ci4 * co8,
     ...(winograd ? [16 * WINOGRAD_BLOCK * ci4, 16 * WINOGRAD_BLOCK * co8, 16 * ci4 * co8] : []),

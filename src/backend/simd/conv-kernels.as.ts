@@ -344,6 +344,28 @@ function winogradInput(
 }
 
 /**
+ * The Winograd GEMMs of both forward forms: for each of the `positions` (16 or 36) transform
+ * positions xi, M[xi][tile][co] = sum_k V[xi][tile][k] U[xi][k][co] over tiles [0, cnt4), with
+ * v [positions][block][CI4], u [positions][CI4][CO8], m [positions][block][CO8]: four tiles (CI4
+ * floats apart in v) x eight channels per register tile.
+ */
+function winogradProducts(vbuf: usize, u: usize, mbuf: usize, positions: i32, cnt4: i32, ci4: i32, co8: i32, block: i32): void {
+  const px = <usize>ci4 << 2;
+  const vXi = <usize>(block * ci4) << 2;
+  const mXi = <usize>(block * co8) << 2;
+  const uXi = <usize>(ci4 * co8) << 2;
+  for (let xi = 0; xi < positions; xi++) {
+    const vb = vbuf + <usize>xi * vXi, mb = mbuf + <usize>xi * mXi, ub = u + <usize>xi * uXi;
+    for (let j = 0; j < cnt4; j += 4) {
+      const v0 = vb + ((<usize>j * ci4) << 2);
+      for (let c = 0; c < co8; c += 8) {
+        tile4x8(mb + ((<usize>j * co8 + c) << 2), <usize>co8 << 2, v0, px, 4, ub + (<usize>c << 2), <usize>co8 << 2, ci4, false);
+      }
+    }
+  }
+}
+
+/**
  * y = act(bias + conv3x3(xp, w)) by F(2x2,3x3), stride 1. xp [N, HP, WP, CI4] is padded so that
  * every 2x2 output tile's 4x4 input patch exists: HP = 2*ceil(OH/2) + 2, WP likewise. Tiles are
  * handled `block` (a multiple of 4) at a time so their transformed inputs v [16][block][CI4] and
@@ -357,26 +379,13 @@ export function conv2dWinograd(xp: usize, u: usize, bias: usize, y: usize, vbuf:
   const th = (oh + 1) >> 1, tw = (ow + 1) >> 1;
   const tiles = n * th * tw;
   const zero = f32x4.splat(0);
-  const px = <usize>ci4 << 2;         // bytes per input pixel
-  const rowB = <usize>(wp * ci4) << 2; // bytes per input row
-  const vXi = <usize>(block * ci4) << 2;  // bytes per xi plane in V
-  const mXi = <usize>(block * co8) << 2;
-  const uXi = <usize>(ci4 * co8) << 2;
+  const mXi = <usize>(block * co8) << 2; // bytes per xi plane in M
   for (let t0 = 0; t0 < tiles; t0 += block) {
     const cnt = min(block, tiles - t0);
     const cnt4 = (cnt + 3) & ~3;
     winogradInput(xp, vbuf, t0, cnt, cnt4, th, tw, hp, wp, ci4, block);
     // 2. 16 GEMMs: M[xi][tile][co] = sum_k V[xi][tile][k] U[xi][k][co]
-    for (let xi = 0; xi < 16; xi++) {
-      const vb = vbuf + <usize>xi * vXi, mb = mbuf + <usize>xi * mXi, ub = u + <usize>xi * uXi;
-      for (let j = 0; j < cnt4; j += 4) {
-        const v0 = vb + ((<usize>j * ci4) << 2);
-        for (let c = 0; c < co8; c += 8) {
-          // Four tiles (px bytes apart in v) x eight channels, over the ci4 input channels.
-          tile4x8(mb + ((<usize>j * co8 + c) << 2), <usize>co8 << 2, v0, px, 4, ub + (<usize>c << 2), <usize>co8 << 2, ci4, false);
-        }
-      }
-    }
+    winogradProducts(vbuf, u, mbuf, 16, cnt4, ci4, co8, block);
     // 3. output transform: Y = A^T M A, A^T = [[1,1,1,0],[0,1,-1,-1]]
     for (let j = 0; j < cnt; j++) {
       const t = t0 + j;
@@ -664,25 +673,14 @@ export function conv2dWinograd4(xp: usize, u: usize, bias: usize, y: usize, vbuf
   const th = (oh + 3) >> 2, tw = (ow + 3) >> 2;
   const tiles = n * th * tw;
   const zero = f32x4.splat(0);
-  const px = <usize>ci4 << 2;
-  const vXi = <usize>(block * ci4) << 2;
   const mXi = <usize>(block * co8) << 2;
-  const uXi = <usize>(ci4 * co8) << 2;
   const yRow = <usize>(ow * co8) << 2;
   const yPx = <usize>co8 << 2;
   for (let t0 = 0; t0 < tiles; t0 += block) {
     const cnt = min(block, tiles - t0);
     const cnt4 = (cnt + 3) & ~3;
     winogradInput4(xp, vbuf, tmp, t0, cnt, cnt4, th, tw, hp, wp, ci4, block);
-    for (let xi = 0; xi < 36; xi++) {
-      const vb = vbuf + <usize>xi * vXi, mb = mbuf + <usize>xi * mXi, ub = u + <usize>xi * uXi;
-      for (let j = 0; j < cnt4; j += 4) {
-        const v0 = vb + ((<usize>j * ci4) << 2);
-        for (let c = 0; c < co8; c += 8) {
-          tile4x8(mb + ((<usize>j * co8 + c) << 2), <usize>co8 << 2, v0, px, 4, ub + (<usize>c << 2), <usize>co8 << 2, ci4, false);
-        }
-      }
-    }
+    winogradProducts(vbuf, u, mbuf, 36, cnt4, ci4, co8, block);
     for (let j = 0; j < cnt; j++) {
       const t = t0 + j;
       const b = t / (th * tw);
