@@ -13,6 +13,7 @@ export {
   registerWasmTrainingKernels,
   setWasmBackpropInputPolicy,
   setWasmConvKernels,
+  setWasmSimdInPlace,
   wasmConvKernels,
   type WasmConvKernels,
   shouldUseConvBackpropInput,

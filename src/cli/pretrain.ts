@@ -129,9 +129,10 @@ export async function pretrainCommand(flags: PretrainFlags, io: CliIo): Promise<
       plan = { epochs: run.epochs, stepsPerEpoch: run.stepsPerEpoch, batchSize: run.batchSize, totalSteps: run.epochs * steps, datasetSize: data.train.count, reason: 'epochs given' };
     } else {
       // The first steps run slower (workers starting; V8 compiles WebAssembly in tiers, so the SIMD conv loops
-      // reach full speed only after a few calls): time steps 2-4 and plan with their median. With 2 steps the
-      // default job measured 217 images/s and then trained at 287.
-      const steps = 4;
+      // reach full speed only after a few calls): time 10 steps and plan with the median of the last 5
+      // (planningRate). With steps 2-4 the default job measured 229 images/s and trained at 308-323; with
+      // --workers 2, 210 and 272-525 (ending after 5 of its 10 minutes).
+      const steps = 10;
       io.err(`measuring speed (${steps} steps of batch ${run.batchSize}${run.workers > 1 ? ` on ${run.workers} workers` : ''})...`);
       speed = await measureSpeed({ makeBackbone: () => buildEncoder(run.model, shape), plugins: io.plugins, mocoConfig, train: data.train, batchSize: run.batchSize, parallel: parallelOptions(run, io), steps });
       const monitorImages = run.knnEvery > 0 ? evalImages(data.train, data.test, run.monitor.trainPerClass, run.monitor.testPerClass) : 0;

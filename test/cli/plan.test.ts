@@ -1,5 +1,5 @@
 import test from 'ava';
-import { planRun } from '../../src/cli/plan.js';
+import { planRun, planningRate } from '../../src/cli/plan.js';
 
 const base = { elapsedSeconds: 20, datasetSize: 60000, batchSize: 256, plannedEpochs: 10, knnEvery: 1, monitorImages: 1500, finalImages: 7000 };
 const speed = (train: number, infer = 500) => ({ trainImagesPerSecond: train, inferImagesPerSecond: infer, seconds: 10 });
@@ -35,4 +35,13 @@ test('a fast machine: whole passes, as many as fit', (t) => {
 test('a budget already spent still trains one step', (t) => {
   const plan = planRun({ ...base, budgetSeconds: 10, speed: speed(5) });
   t.is(plan.totalSteps, 1);
+});
+
+test('planningRate: the median of the later half of the timed steps, never the first', (t) => {
+  // The --workers 2 default job's first 10 steps: warm-up in steps 1-4.
+  t.is(planningRate([97, 248, 310, 308, 260, 321, 317, 278, 389, 360]), 321);
+  t.is(planningRate([100, 300]), 300);
+  t.is(planningRate([100, 300, 200]), 300); // steps 2-3: median of [200, 300] takes the upper one
+  t.is(planningRate([120]), 120);
+  t.throws(() => planningRate([]), { message: /no steps/ });
 });
