@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { EncoderUpdateStrategy, StepContext, WeightPair } from '../../src/index.js';
+import { emaUpdate, type EncoderUpdateStrategy, type StepContext, type WeightPair } from '../../src/index.js';
 
 /** How m moves over training: fixed, or cosine from m0 to 1. */
 export type MomentumSchedule = 'constant' | 'cosine';
@@ -40,9 +40,8 @@ export class MomentumUpdate implements EncoderUpdateStrategy {
         for (const p of pairs) p.key.assign(tf.clone(p.query));
         return;
       }
-      const keep = tf.scalar(m);
-      const take = tf.scalar(1 - m);
-      for (const p of pairs) p.key.assign(tf.add(tf.mul(p.key, keep), tf.mul(p.query, take)));
+      // One kernel call for all weights on wasm and cpu (src/backend/fused-ema.ts).
+      emaUpdate(pairs, m);
     });
   }
 }

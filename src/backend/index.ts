@@ -29,3 +29,4 @@ export {
   isMocoKernel,
   type RegistrationOutcome,
 } from './kernel-registration.js';
+export { emaUpdate, fusedEmaAvailable, FUSED_EMA_KERNEL, type EmaPair } from './fused-ema.js';

@@ -38,7 +38,7 @@ declare namespace WebAssembly {
 }
 declare function atob(data: string): string;
 
-interface ConvKernelExports {
+export interface ConvKernelExports {
   heapBase(): number;
   packPadded(
     src: number, dst: number, n: number, h: number, w: number, c: number, hp: number, wp: number, cp: number,
@@ -60,6 +60,7 @@ interface ConvKernelExports {
     xp: number, u: number, bias: number, y: number, v: number, m: number, tmp: number,
     n: number, oh: number, ow: number, hp: number, wp: number, ci4: number, co8: number, relu: number, block: number,
   ): void;
+  blend(dst: number, a: number, b: number, n: number, wa: number, wb: number): void;
   conv2dFilterGradWinograd(
     xp: number, dyp: number, dw: number, v: number, w: number, m: number,
     n: number, oh: number, ow: number, hp: number, wp: number, ci4: number, co8: number, block: number,

@@ -706,3 +706,20 @@ export function conv2dWinograd4(xp: usize, u: usize, bias: usize, y: usize, vbuf
     }
   }
 }
+
+/**
+ * dst[i] = a[i]*wa + b[i]*wb over n floats, in float32 as tfjs's mul, mul, add: the momentum update of
+ * MoCo's key encoder (src/backend/fused-ema.ts), one call per weight instead of three tfjs ops.
+ */
+export function blend(dst: usize, a: usize, b: usize, n: i32, wa: f32, wb: f32): void {
+  const va = f32x4.splat(wa), vb = f32x4.splat(wb);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dst + o, f32x4.add(f32x4.mul(v128.load(a + o), va), f32x4.mul(v128.load(b + o), vb)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dst + o, load<f32>(a + o) * wa + load<f32>(b + o) * wb);
+  }
+}
