@@ -7,7 +7,7 @@
 // weights (`.scratch`-style loop, 50 updates, 3 rounds): 1.45-2.14 ms op by op, 0.33-0.51 ms fused; either is a
 // small part of a ~930 ms step.
 import * as tf from '@tensorflow/tfjs-core';
-import { simdHeapArena } from './simd-conv.js';
+import { wasmHeapArena, type WasmBackendLike } from './wasm-training-kernels.js';
 
 export const FUSED_EMA_KERNEL = 'MocoFusedEma';
 
@@ -23,6 +23,11 @@ interface EmaAttrs {
 /** The two weights in float32, as tf.scalar(m) and tf.scalar(1 - m) hold them. */
 function weights(momentum: number): [number, number] {
   return [Math.fround(momentum), Math.fround(1 - momentum)];
+}
+
+/** out = k·wk + q·wq in float32, as tfjs's mul, mul, add round it (where the SIMD module does not run). */
+function blendArrays(out: Float32Array, k: Float32Array, q: Float32Array, wk: number, wq: number): void {
+  for (let j = 0; j < out.length; j++) out[j] = Math.fround(k[j] * wk) + Math.fround(q[j] * wq);
 }
 
 /** Pair i of the kernel's inputs. */
@@ -43,23 +48,17 @@ function cpuKernel({ inputs, backend, attrs }: KernelParams): tf.TensorInfo[] {
     const k = cpu.readSync(key.dataId) as Float32Array;
     const q = cpu.readSync(query.dataId) as Float32Array;
     const out = new Float32Array(k.length);
-    for (let j = 0; j < k.length; j++) out[j] = Math.fround(k[j] * wk) + Math.fround(q[j] * wq);
+    blendArrays(out, k, q, wk, wq);
     outs.push(cpu.makeTensorInfo(key.shape, 'float32', out));
   }
   return outs;
-}
-
-interface WasmBackendLike extends tf.KernelBackend {
-  wasm: unknown;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): tf.backend_util.TypedArray;
 }
 
 function wasmKernel({ inputs, backend, attrs }: KernelParams): tf.TensorInfo[] {
   const { momentum, count } = attrs as unknown as EmaAttrs;
   const [wk, wq] = weights(momentum);
   const wasm = backend as WasmBackendLike;
-  const arena = simdHeapArena(wasm.wasm);
+  const arena = wasmHeapArena(wasm);
   const outs: tf.TensorInfo[] = [];
   for (let i = 0; i < count; i++) {
     const [key, query] = pair(inputs, i);
@@ -70,10 +69,8 @@ function wasmKernel({ inputs, backend, attrs }: KernelParams): tf.TensorInfo[] {
       const at = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t).byteOffset;
       arena.k.blend(at(out), at(key), at(query), n, wk, wq);
     } else {
-      const k = wasm.typedArrayFromHeap(key) as Float32Array;
-      const q = wasm.typedArrayFromHeap(query) as Float32Array;
-      const o = wasm.typedArrayFromHeap(out) as Float32Array;
-      for (let j = 0; j < n; j++) o[j] = Math.fround(k[j] * wk) + Math.fround(q[j] * wq);
+      blendArrays(wasm.typedArrayFromHeap(out) as Float32Array, wasm.typedArrayFromHeap(key) as Float32Array,
+        wasm.typedArrayFromHeap(query) as Float32Array, wk, wq);
     }
     outs.push(out);
   }

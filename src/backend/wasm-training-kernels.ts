@@ -54,7 +54,7 @@ const WASM = 'wasm';
 type KernelParams = Parameters<tf.KernelFunc>[0];
 
 /** The part of tfjs-backend-wasm's BackendWasm used here (the package is optional, so no import). */
-interface WasmBackendLike extends tf.KernelBackend {
+export interface WasmBackendLike extends tf.KernelBackend {
   /** The emscripten module (its Memory, malloc and free run the SIMD kernels in place; simd-conv.ts). */
   wasm: unknown;
   makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.backend_util.BackendValues): tf.TensorInfo;
@@ -79,12 +79,6 @@ export function wasmConvKernels(): WasmConvKernels {
   return convKernels === 'simd' && simdConvAvailable() ? 'simd' : 'xnnpack';
 }
 
-/**
- * Runs a SIMD kernel on float32 tensors of the wasm backend and returns its output of `shape`.
- * Where the backend's Memory is reachable, the kernel runs on it: it reads the inputs where they
- * lie and writes into the output tensor, allocated first (offsets stay valid when the heap grows).
- * Otherwise the inputs are copied out of the heap into the kernels' own memory and the result back.
- */
 let simdInPlace = true;
 
 /**
@@ -95,6 +89,17 @@ export function setWasmSimdInPlace(inPlace: boolean): void {
   simdInPlace = inPlace;
 }
 
+/** The SIMD module on the wasm backend's own heap, or null (not reachable, or setWasmSimdInPlace(false)). */
+export function wasmHeapArena(backend: unknown): ConvArena | null {
+  return simdInPlace ? simdHeapArena((backend as WasmBackendLike).wasm) : null;
+}
+
+/**
+ * Runs a SIMD kernel on float32 tensors of the wasm backend and returns its output of `shape`.
+ * Where the backend's Memory is reachable, the kernel runs on it: it reads the inputs where they
+ * lie and writes into the output tensor, allocated first (offsets stay valid when the heap grows).
+ * Otherwise the inputs are copied out of the heap into the kernels' own memory and the result back.
+ */
 function simdOnHeap(
   backend: unknown,
   inputs: tf.TensorInfo[],
@@ -102,7 +107,7 @@ function simdOnHeap(
   run: (arena: ConvArena, at: number[], out: number) => void,
 ): tf.TensorInfo {
   const wasm = backend as WasmBackendLike;
-  const arena = simdInPlace ? simdHeapArena(wasm.wasm) : null;
+  const arena = wasmHeapArena(backend);
   if (arena == null) {
     const values = simdRunOnArrays(inputs.map((t) => wasm.typedArrayFromHeap(t) as Float32Array), tf.util.sizeFromShape(shape),
       (a, at, out) => run(a, at as number[], out));
