@@ -10,7 +10,7 @@
 // `BENCH_RESULT <CaseResult[] JSON>`.
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { selectBackend, setWasmConvKernels } from '../src/backend/index.js';
+import { selectBackend, setWasmConvKernels } from '../src/kernels/index.js';
 import { resnet18Cifar, smallConvNet } from '../src/models/index.js';
 import {
   cpuMsSince,

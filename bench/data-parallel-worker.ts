@@ -3,7 +3,7 @@
 // same update and stays an exact replica (the paper's multi-GPU setting; BatchNorm per worker = per GPU).
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '../src/backend/index.js';
+import { selectBackend } from '../src/kernels/index.js';
 import { resnet18Cifar, smallConvNet } from '../src/models/index.js';
 import { inputShape, Lcg, type ModelId } from './common.js';
 import { cropFlip, l2n, plainEncoders } from './plain-loop.js';

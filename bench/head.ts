@@ -8,7 +8,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers';
 import { similarityToKeys } from '../src/training/similarity-to-keys.js';
-import { InfoNceLoss } from '../plugins/infonce/infonce-loss.js';
+import { InfoNceLoss } from '../plugins/loss/infonce/infonce-loss.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {

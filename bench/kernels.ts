@@ -1,4 +1,4 @@
-// Micro-benchmark of the conv kernels in src/backend: on wasm, the forward conv and both gradients
+// Micro-benchmark of the conv kernels in src/kernels: on wasm, the forward conv and both gradients
 // on the library's SIMD loops against XNNPACK (forward: XNNPACK's Conv2D; dW: the XNNPACK conv
 // formulation; dX: the conv formulation on either), dX also against wasm's stock scalar loop; on
 // cpu, Conv2DBackpropFilter stock vs replacement. GFLOP/s = 2 x MACs / time.
@@ -8,12 +8,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerCpuTrainingKernels, stockConv2DBackpropFilter } from '../src/backend/cpu-training-kernels.js';
+import { registerCpuTrainingKernels, stockConv2DBackpropFilter } from '../src/kernels/cpu-training-kernels.js';
 import {
   registerWasmTrainingKernels,
   setWasmBackpropInputPolicy,
   setWasmConvKernels,
-} from '../src/backend/wasm-training-kernels.js';
+} from '../src/kernels/wasm-training-kernels.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -7,7 +7,7 @@
 // Times are medians of --reps runs after one warm-up, in ms (cpu/wasm run kernels synchronously;
 // every timed call also reads one value back). Gradient checks print the max abs difference.
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '../src/backend/index.js';
+import { selectBackend } from '../src/kernels/index.js';
 import { resnet18Cifar } from '../src/models/index.js';
 import { Random, l2Normalize } from '../src/index.js';
 import { CropFlipAugmentation, InfoNceLoss, MocoV1Augmentation, MomentumUpdate, QueueDictionary } from '../plugins/index.js';

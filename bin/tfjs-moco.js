@@ -7,14 +7,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const compiled = existsSync(join(root, 'dist', 'src', 'cli', 'program.js'));
+const compiled = existsSync(join(root, 'dist', 'apps', 'cli', 'program.js'));
 if (!compiled) {
   const { register } = await import('tsx/esm/api');
   register();
 }
 const moduleUrl = (path) => pathToFileURL(join(root, ...(compiled ? ['dist', `${path}.js`] : [`${path}.ts`]))).href;
 const pluginsModule = moduleUrl('plugins/index');
-const [{ runCli, processIo }, { builtinPlugins }] = await Promise.all([import(moduleUrl('src/cli/program')), import(pluginsModule)]);
+const [{ runCli, processIo }, { builtinPlugins }] = await Promise.all([import(moduleUrl('apps/cli/program')), import(pluginsModule)]);
 // The plugins module goes along too: data-parallel worker threads (--workers) import it themselves.
 const code = await runCli(process.argv.slice(2), processIo(builtinPlugins, [pluginsModule]));
 // The wasm backend and open handles may keep the event loop alive: exit explicitly once output is flushed.

@@ -2,7 +2,8 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { createMoco, selectBackend } from '../src/index.js';
 import { builtinPlugins } from '../plugins/index.js';
-import { imageSetToDataset, loadFashionMnist, stratifiedSubset } from '../src/data/index.js';
+import { imageSetToDataset, stratifiedSubset } from '../src/data/index.js';
+import { loadFashionMnist } from '../src/node/data/index.js';
 
 // 0. The fastest backend here (tfjs-node-gpu, tfjs-node, wasm, then cpu), with the reason logged.
 const backend = await selectBackend({ needsTraining: true, log: console.log });

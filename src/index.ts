@@ -23,6 +23,6 @@ export { learningRateAt } from './training/lr-schedule.js';
 /** The one zod copy strategy option schemas must use. */
 export { z } from 'zod';
 export { withWeightDecay } from './training/weight-decay.js';
-export * from './backend/index.js';
+export * from './kernels/index.js';
 export * from './checkpoint/index.js';
-export * from './monitor/index.js';
+export { attachKnnMonitor, type KnnMonitor, type KnnMonitorOptions } from './eval/knn-monitor.js';

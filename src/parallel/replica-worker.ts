@@ -5,7 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { selectBackend, type BackendPreference } from '../backend/index.js';
+import { selectBackend, type BackendPreference } from '../kernels/index.js';
 import type { CheckpointManifest } from '../checkpoint/checkpoint-format.js';
 import { restoreState } from '../checkpoint/checkpoint-state.js';
 import { createMoco, type Moco } from '../moco.js';

@@ -1,0 +1,154 @@
+// How long to train: measure this machine's speed on the real job (a throwaway copy of the encoder, a couple of
+// real steps), then choose epochs and steps so that training, monitoring and the final evaluation fit the
+// wall-time budget.
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { ImageSet } from '../../src/data/image-set.js';
+import { extractFeatures } from '../../src/eval/features.js';
+import { createMoco } from '../../src/moco.js';
+import type { MocoPlugin } from '../../src/registry/moco-plugin.js';
+import { resumableImageDataset } from '../../src/checkpoint/epoch-dataset.js';
+import { stratifiedSubset, subsetImageSet } from '../../src/data/index.js';
+
+export interface Speed {
+  /** Training images per second: the median of the later half of the timed steps (see planningRate). */
+  trainImagesPerSecond: number;
+  /** Inference images per second (feature extraction, as kNN and the probe need). */
+  inferImagesPerSecond: number;
+  /** Wall time the measurement took. */
+  seconds: number;
+}
+
+/** Run `steps` (default 2, at least 2) real training steps on a throwaway run, and time feature extraction. */
+export async function measureSpeed(opts: {
+  makeBackbone: () => tfl.LayersModel;
+  plugins: readonly MocoPlugin[];
+  mocoConfig: Record<string, unknown>;
+  train: ImageSet;
+  batchSize: number;
+  steps?: number;
+  /** Data-parallel fit options (workers, workerPlugins), so the speed measured is the run's. */
+  parallel?: { workers?: number; workerPlugins?: string[] };
+}): Promise<Speed> {
+  const started = performance.now();
+  const backbone = opts.makeBackbone();
+  const moco = createMoco({ backbone, plugins: opts.plugins, config: opts.mocoConfig });
+  const rates: number[] = [];
+  moco.on('step').subscribe((e) => rates.push(e.imagesPerSecond));
+  let infer = NaN;
+  try {
+    const steps = Math.max(2, opts.steps ?? 2);
+    await moco.fit(resumableImageDataset(opts.train, { seed: 1 }), { epochs: 1, batchSize: opts.batchSize, stepsPerEpoch: steps, ...opts.parallel });
+    const probe = subsetImageSet(opts.train, Array.from({ length: Math.min(opts.train.count, 512) }, (_, i) => i));
+    const t0 = performance.now();
+    extractFeatures(backbone, probe, { batchSize: 256 }).dispose();
+    infer = probe.count / ((performance.now() - t0) / 1000);
+  } finally {
+    moco.dispose();
+    backbone.dispose();
+  }
+  return { trainImagesPerSecond: planningRate(rates), inferImagesPerSecond: infer, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * The speed to plan with from the images/s of consecutive first steps: the median of the later half (never the
+ * first step). The first steps run slow while V8 tiers up the WebAssembly and data-parallel workers start: in
+ * the default job with --workers 2 steps 2-4 ran at 248-310 img/s and steps 10-60 at 300-500, and the plan from
+ * steps 2-4 (210 img/s) ended the 10-minute job after 5.
+ */
+export function planningRate(rates: readonly number[]): number {
+  if (rates.length === 0) throw new Error('planningRate: no steps were timed');
+  const timed = rates.slice(Math.max(rates.length > 1 ? 1 : 0, Math.floor(rates.length / 2))).sort((a, b) => a - b);
+  return timed[Math.floor(timed.length / 2)];
+}
+
+export interface Plan {
+  epochs: number;
+  /** Undefined: full passes over the data. */
+  stepsPerEpoch?: number;
+  totalSteps: number;
+  /** Predicted wall time of training alone, and of the whole job from the start. */
+  plannedTrainSeconds: number;
+  plannedTotalSeconds: number;
+  /** Why: a sentence for the log. */
+  reason: string;
+}
+
+/** Images a kNN evaluation extracts features for (memory + queries). */
+export function evalImages(train: ImageSet, test: ImageSet | undefined, trainPerClass: number, testPerClass: number): number {
+  if (!test || !train.labels) return 0;
+  const size = (set: ImageSet, perClass: number) => (perClass === 0 ? set.count : stratifiedCount(set, perClass));
+  return size(train, trainPerClass) + size(test, testPerClass);
+}
+
+function stratifiedCount(set: ImageSet, perClass: number): number {
+  const counts = new Map<number, number>();
+  for (const l of set.labels ?? []) counts.set(l, (counts.get(l) ?? 0) + 1);
+  let n = 0;
+  for (const c of counts.values()) n += Math.min(c, perClass);
+  return n;
+}
+
+/**
+ * Epochs and steps for a budget. Costs: a step takes batch / trainIps (plus one more step for the run's own
+ * warm-up); a monitor evaluation monitorImages / inferIps; the final evaluation 2 × finalImages / inferIps
+ * (encoder and random init) plus an allowance for the probes and the report. Full passes when they use the
+ * budget to within 10 % of the steps it allows; else shorter epochs (plannedEpochs/2 to plannedEpochs, or one
+ * more than the full passes that fit), each from a fresh shuffle, so that a machine fast enough for 1.3 passes
+ * trains 1.3 passes' worth rather than one.
+ */
+export function planRun(p: {
+  budgetSeconds: number;
+  elapsedSeconds: number;
+  speed: Speed;
+  datasetSize: number;
+  batchSize: number;
+  plannedEpochs: number;
+  knnEvery: number;
+  monitorImages: number;
+  finalImages: number;
+}): Plan {
+  const stepSeconds = p.batchSize / p.speed.trainImagesPerSecond;
+  const inferIps = Number.isFinite(p.speed.inferImagesPerSecond) && p.speed.inferImagesPerSecond > 0 ? p.speed.inferImagesPerSecond : p.speed.trainImagesPerSecond * 4;
+  const monitorSeconds = p.monitorImages / inferIps + 0.5;
+  const finalSeconds = p.finalImages > 0 ? (2 * p.finalImages) / inferIps + 10 : 1;
+  // The monitor runs every knnEvery epochs and after the last.
+  const evals = (epochs: number) => (p.knnEvery > 0 && p.monitorImages > 0 ? Math.ceil(epochs / p.knnEvery) : 0);
+  const available = p.budgetSeconds - p.elapsedSeconds - finalSeconds - stepSeconds;
+  const passSteps = Math.ceil(p.datasetSize / p.batchSize);
+  const cost = (epochs: number, steps: number) => epochs * steps * stepSeconds + evals(epochs) * monitorSeconds;
+  /** Steps per epoch that fit with `epochs` epochs. */
+  const stepsFor = (epochs: number) => Math.floor((available - evals(epochs) * monitorSeconds) / (epochs * stepSeconds));
+  let epochs: number;
+  let stepsPerEpoch: number | undefined;
+  let reason: string;
+  let fullPasses = 0;
+  while (cost(fullPasses + 1, passSteps) <= available) fullPasses++;
+  // Shorter epochs: between plannedEpochs/2 and plannedEpochs of them (or one more than the full passes), the
+  // most epochs (a finer monitor curve) whose steps are within 10 % of the most steps any of these counts allows
+  // (fewer epochs: fewer evaluations, less rounding). An epoch is never longer than a pass.
+  const candidates: number[] = [];
+  for (let e = Math.max(1, Math.ceil(p.plannedEpochs / 2), fullPasses + 1); e <= Math.max(p.plannedEpochs, fullPasses + 1); e++) candidates.push(e);
+  const stepsOf = (e: number) => e * Math.max(0, Math.min(stepsFor(e), passSteps));
+  const most = Math.max(...candidates.map(stepsOf));
+  if (fullPasses >= 1 && fullPasses * passSteps >= 0.9 * most) {
+    epochs = fullPasses;
+    reason = `${epochs} full pass(es) of ${passSteps} steps fit the budget`;
+  } else {
+    epochs = most < 1 ? 1 : Math.max(...candidates.filter((e) => stepsOf(e) >= 0.9 * most));
+    stepsPerEpoch = Math.max(1, Math.min(stepsFor(epochs), passSteps));
+    reason =
+      fullPasses === 0
+        ? `a full pass (${passSteps} steps, ≈ ${Math.round(passSteps * stepSeconds)} s) does not fit: ${epochs} epochs of ${stepsPerEpoch} steps, each from a fresh shuffle`
+        : `${fullPasses} full pass(es) of ${passSteps} steps would leave budget unused: ${epochs} epochs of ${stepsPerEpoch} steps, each from a fresh shuffle`;
+  }
+  const totalSteps = epochs * (stepsPerEpoch ?? passSteps);
+  const plannedTrainSeconds = (totalSteps + 1) * stepSeconds;
+  return {
+    epochs,
+    stepsPerEpoch,
+    totalSteps,
+    plannedTrainSeconds,
+    plannedTotalSeconds: p.elapsedSeconds + plannedTrainSeconds + evals(epochs) * monitorSeconds + finalSeconds,
+    reason,
+  };
+}

@@ -1,0 +1,358 @@
+// `tfjs-moco pretrain` and `tfjs-moco resume`: the whole job, from data to report.
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { resumableImageDataset } from '../../src/checkpoint/epoch-dataset.js';
+import { readCheckpointManifest } from '../../src/checkpoint/checkpoint-io.js';
+import { CheckpointError } from '../../src/checkpoint/checkpoint-format.js';
+import { saveModel } from '../../src/checkpoint/model-files.js';
+import { resumeMoco } from '../../src/checkpoint/resume.js';
+import { stratifiedSubset, type ImageSet } from '../../src/data/index.js';
+import { evaluateEncoder, type EncoderEvaluation } from '../../src/eval/baselines.js';
+import type { MocoEvent } from '../../src/events/moco-event.js';
+import { createMoco, type Moco } from '../../src/moco.js';
+import { attachKnnMonitor } from '../../src/eval/knn-monitor.js';
+import { useBackend, type BackendUsed } from './backend.js';
+import { CliError } from './cli-error.js';
+import { describeSet, loadData, parseDataSpec, type LoadedData } from './data-spec.js';
+import { buildEncoder, type ModelName } from './encoder-spec.js';
+import { evalImages, measureSpeed, planRun, type Speed } from './plan.js';
+import { ProgressView, type CliIo } from './progress.js';
+import { renderSvg, reportMarkdown, reportSpec } from './report.js';
+import { QUICK_OVERRIDES, deepMerge, mocoConfigOf, readConfigFile, resolveRunConfig, type RunConfig } from './run-config.js';
+
+export interface PretrainFlags {
+  config?: string;
+  data?: string;
+  out?: string;
+  epochs?: number;
+  batchSize?: number;
+  backend?: RunConfig['backend'];
+  seed?: number;
+  knnEvery?: number;
+  minutes?: number;
+  quick?: boolean;
+  model?: ModelName;
+  width?: number;
+  /** Stop (with a checkpoint) after this many steps in all, as Ctrl-C would. */
+  stopAfter?: number;
+  workers?: number;
+}
+
+/** What <out>/config.json holds: everything `resume` needs, and the record of what ran. */
+export interface RunRecord {
+  tool: 'tfjs-moco';
+  command: 'pretrain';
+  createdAt: string;
+  run: RunConfig;
+  /** createMoco's resolved config. */
+  moco: Record<string, unknown>;
+  plan: {
+    epochs: number;
+    stepsPerEpoch?: number;
+    batchSize: number;
+    totalSteps: number;
+    datasetSize: number;
+    budgetSeconds?: number;
+    plannedTrainSeconds?: number;
+    plannedTotalSeconds?: number;
+    reason: string;
+  };
+  speed?: Speed;
+  backend: BackendUsed;
+  data: { spec: string; train: string; test?: string; heldOut: boolean };
+}
+
+export const CONFIG_FILE = 'config.json';
+export const EVENTS_FILE = 'events.jsonl';
+export const CHECKPOINT_DIR = 'checkpoint';
+export const RESULTS_FILE = 'results.json';
+
+function timestamp(): string {
+  return new Date().toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** fit's data-parallel options for `run.workers` (nothing for one thread). */
+function parallelOptions(run: RunConfig, io: CliIo): { workers?: number; workerPlugins?: string[] } {
+  if (run.workers <= 1) return {};
+  if (!io.pluginModules?.length) {
+    throw new CliError(`workers: ${run.workers} trains in worker threads, which import the plugins by module; this host gave none (runCli's io.pluginModules; the tfjs-moco executable passes its own)`);
+  }
+  return { workers: run.workers, workerPlugins: [...io.pluginModules] };
+}
+
+export async function pretrainCommand(flags: PretrainFlags, io: CliIo): Promise<number> {
+  const started = performance.now();
+  const file = flags.config ? await readConfigFile(flags.config) : undefined;
+  const fromFlags = {
+    data: flags.data,
+    epochs: flags.epochs,
+    batchSize: flags.batchSize,
+    backend: flags.backend,
+    workers: flags.workers,
+    seed: flags.seed,
+    knnEvery: flags.knnEvery,
+    minutes: flags.minutes,
+    model: flags.model || flags.width ? { name: flags.model, width: flags.width } : undefined,
+  };
+  const run = resolveRunConfig(deepMerge(flags.quick ? (QUICK_OVERRIDES as Record<string, unknown>) : undefined, file, fromFlags), flags.config ? `--config ${flags.config}` : 'options');
+  parseDataSpec(run.data);
+  const out = resolve(flags.out ?? join('runs', timestamp()));
+  if (await exists(join(out, CHECKPOINT_DIR, 'manifest.json'))) {
+    throw new CliError(`--out ${out}: already holds a run; continue it with \`tfjs-moco resume --out ${out}\` or choose another --out`);
+  }
+  const backend = await useBackend(run.backend, true, io.err);
+  const data = await loadData(run.data, (m) => io.err(`warning: ${m}`));
+  io.err(`data: ${describeSet(data.train)}${data.test ? `; evaluation on ${describeSet(data.test)}${data.heldOut ? ' (held out, not trained on)' : ''}` : ''}`);
+  const shape: [number, number, number] = [data.train.height, data.train.width, data.train.channels];
+  const mocoConfig = mocoConfigOf(run);
+  const backbone = buildEncoder(run.model, shape);
+  let moco: Moco | undefined;
+  try {
+    // Created first: a bad MoCo setting fails here, naming the field, before any time is spent.
+    moco = createMoco({ backbone, plugins: io.plugins, config: mocoConfig });
+    let plan: RunRecord['plan'];
+    let speed: Speed | undefined;
+    const passSteps = Math.ceil(data.train.count / run.batchSize);
+    if (run.epochs !== undefined) {
+      const steps = run.stepsPerEpoch ?? passSteps;
+      plan = { epochs: run.epochs, stepsPerEpoch: run.stepsPerEpoch, batchSize: run.batchSize, totalSteps: run.epochs * steps, datasetSize: data.train.count, reason: 'epochs given' };
+    } else {
+      // The first steps run slower (workers starting; V8 compiles WebAssembly in tiers, so the SIMD conv loops
+      // reach full speed only after a few calls): time 10 steps and plan with the median of the last 5
+      // (planningRate). With steps 2-4 the default job measured 229 images/s and trained at 308-323; with
+      // --workers 2, 210 and 272-525 (ending after 5 of its 10 minutes).
+      const steps = 10;
+      io.err(`measuring speed (${steps} steps of batch ${run.batchSize}${run.workers > 1 ? ` on ${run.workers} workers` : ''})...`);
+      speed = await measureSpeed({ makeBackbone: () => buildEncoder(run.model, shape), plugins: io.plugins, mocoConfig, train: data.train, batchSize: run.batchSize, parallel: parallelOptions(run, io), steps });
+      const monitorImages = run.knnEvery > 0 ? evalImages(data.train, data.test, run.monitor.trainPerClass, run.monitor.testPerClass) : 0;
+      const p = planRun({
+        budgetSeconds: run.minutes * 60,
+        elapsedSeconds: (performance.now() - started) / 1000,
+        speed,
+        datasetSize: data.train.count,
+        batchSize: run.batchSize,
+        plannedEpochs: run.plannedEpochs,
+        knnEvery: run.knnEvery,
+        monitorImages,
+        finalImages: evalImages(data.train, data.test, run.evaluation.trainPerClass, run.evaluation.testPerClass),
+      });
+      const stepsPerEpoch = run.stepsPerEpoch ?? p.stepsPerEpoch;
+      plan = {
+        epochs: p.epochs,
+        stepsPerEpoch,
+        batchSize: run.batchSize,
+        totalSteps: p.epochs * (stepsPerEpoch ?? passSteps),
+        datasetSize: data.train.count,
+        budgetSeconds: run.minutes * 60,
+        plannedTrainSeconds: p.plannedTrainSeconds,
+        plannedTotalSeconds: p.plannedTotalSeconds,
+        reason: p.reason,
+      };
+      io.err(
+        `speed: ${speed.trainImagesPerSecond.toFixed(1)} training images/s, ${speed.inferImagesPerSecond.toFixed(0)} inference images/s; ` +
+          `plan: ${plan.totalSteps} steps (${p.reason}), training ≈ ${Math.round(p.plannedTrainSeconds)} s, whole job ≈ ${Math.round(p.plannedTotalSeconds)} s`,
+      );
+    }
+    const record: RunRecord = {
+      tool: 'tfjs-moco',
+      command: 'pretrain',
+      createdAt: new Date().toISOString(),
+      run,
+      moco: moco.config as Record<string, unknown>,
+      plan,
+      speed,
+      backend,
+      data: { spec: data.spec, train: describeSet(data.train), test: data.test ? describeSet(data.test) : undefined, heldOut: data.heldOut },
+    };
+    await mkdir(out, { recursive: true });
+    await writeFile(join(out, CONFIG_FILE), JSON.stringify(record, null, 2) + '\n');
+    return await trainAndReport({ moco, record, data, out, io, started, stopAfter: flags.stopAfter });
+  } finally {
+    moco?.dispose();
+    backbone.dispose();
+  }
+}
+
+export interface ResumeFlags {
+  out: string;
+  backend?: RunConfig['backend'];
+  stopAfter?: number;
+}
+
+export async function resumeCommand(flags: ResumeFlags, io: CliIo): Promise<number> {
+  const started = performance.now();
+  const out = resolve(flags.out);
+  let record: RunRecord;
+  try {
+    record = JSON.parse(await readFile(join(out, CONFIG_FILE), 'utf8')) as RunRecord;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliError(`--out ${out}: ${code === 'ENOENT' ? `no ${CONFIG_FILE}: not a folder written by tfjs-moco pretrain` : `cannot read ${CONFIG_FILE} (${(err as Error).message})`}`);
+  }
+  if (record?.tool !== 'tfjs-moco' || !record.run || !record.plan) throw new CliError(`--out ${out}: ${CONFIG_FILE} is not a tfjs-moco run record`);
+  const run = resolveRunConfig(record.run as unknown as Record<string, unknown>, join(out, CONFIG_FILE));
+  const manifest = await readCheckpointManifest(join(out, CHECKPOINT_DIR)).catch((err: unknown) => {
+    throw err instanceof CheckpointError ? new CliError(`--out ${out}: ${err.problem}; nothing to resume (the run stopped before its first checkpoint?)`) : err;
+  });
+  io.err(`resuming ${out} at step ${manifest.position.step} of ${record.plan.totalSteps} (epoch ${manifest.position.epoch + 1}/${record.plan.epochs})`);
+  const backend = await useBackend(flags.backend ?? run.backend, true, io.err);
+  const data = await loadData(run.data, (m) => io.err(`warning: ${m}`));
+  const shape: [number, number, number] = [data.train.height, data.train.width, data.train.channels];
+  const moco = await resumeMoco(join(out, CHECKPOINT_DIR), { plugins: io.plugins, backbone: buildEncoder(run.model, shape) });
+  try {
+    return await trainAndReport({ moco, record: { ...record, run, backend }, data, out, io, started, stopAfter: flags.stopAfter });
+  } finally {
+    const backbone = moco.internals.backbone;
+    moco.dispose();
+    backbone.dispose();
+  }
+}
+
+interface Job {
+  moco: Moco;
+  record: RunRecord;
+  data: LoadedData;
+  out: string;
+  io: CliIo;
+  started: number;
+  stopAfter?: number;
+}
+
+/** Train to the planned end (from wherever the run is), then export, evaluate and report. */
+async function trainAndReport(job: Job): Promise<number> {
+  const { moco, record, data, out, io } = job;
+  const { run, plan } = record;
+  const events = createWriteStream(join(out, EVENTS_FILE), { flags: 'a' });
+  const writeEvent = (e: unknown) => events.write(JSON.stringify(e) + '\n');
+  const view = new ProgressView(io);
+  const subscription = moco.events$.subscribe((e) => {
+    writeEvent(e);
+    view.handle(e);
+  });
+  const labelled = data.test !== undefined && data.train.labels !== undefined;
+  const subsetOf = (set: ImageSet, perClass: number) => (perClass === 0 ? set : stratifiedSubset(set, perClass, run.seed));
+  if (run.knnEvery > 0 && labelled) {
+    attachKnnMonitor(moco, {
+      every: run.knnEvery,
+      train: subsetOf(data.train, run.monitor.trainPerClass),
+      test: subsetOf(data.test!, run.monitor.testPerClass),
+      k: run.monitor.k,
+      temperature: run.monitor.temperature,
+    });
+  }
+  moco.checkpointOptions = { metadata: { runDir: out, data: run.data } };
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    view.line('stopping after this step and saving a checkpoint (Ctrl-C again to abort)...');
+    moco.stop();
+  };
+  process.on('SIGINT', onSigint);
+  let reason = 'completed' as 'completed' | 'stopped';
+  const ended = moco.on('run-ended').subscribe((e) => (reason = e.reason));
+  if (job.stopAfter !== undefined) {
+    const limit = job.stopAfter;
+    moco.on('step').subscribe((e) => e.step + 1 >= limit && moco.stop());
+  }
+  try {
+    await moco.fit(resumableImageDataset(data.train, { seed: run.seed }), {
+      epochs: plan.epochs,
+      batchSize: plan.batchSize,
+      stepsPerEpoch: plan.stepsPerEpoch,
+      checkpointDir: join(out, CHECKPOINT_DIR),
+      checkpointEvery: run.checkpointEvery,
+      ...parallelOptions(run, io),
+    });
+    view.stop();
+    const encoder = moco.exportEncoder();
+    await saveModel(encoder, out);
+    const step = moco.internals.position.step;
+    let final: EncoderEvaluation | undefined;
+    let finalNote: string | undefined;
+    if (reason === 'stopped') {
+      finalNote = `Stopped at step ${step} of ${plan.totalSteps}; continue with \`tfjs-moco resume --out ${out}\`.`;
+    } else if (!labelled) {
+      finalNote = 'The data has no labels: no kNN or linear-probe evaluation.';
+    } else {
+      io.err('final evaluation (kNN and linear probe, with baselines)...');
+      final = await evaluateEncoder({
+        encoder,
+        train: subsetOf(data.train, run.evaluation.trainPerClass),
+        test: subsetOf(data.test!, run.evaluation.testPerClass),
+        knn: { k: run.evaluation.k, temperature: run.evaluation.temperature },
+        probe: run.evaluation.probe,
+      });
+      const baselines = (b: { randomInit: number | null; rawPixels: number | null }) => ({ randomInit: b.randomInit ?? NaN, rawPixels: b.rawPixels ?? NaN });
+      const epoch = moco.internals.position.epoch - 1;
+      writeEvent({ type: 'evaluation', epoch, step, metric: 'final-knn', accuracy: final.knn.encoder, baselines: { ...baselines(final.knn), rawPixelsCentered: final.knn.rawPixelsCentered ?? NaN } });
+      if (final.linear) writeEvent({ type: 'evaluation', epoch, step, metric: 'final-linear', accuracy: final.linear.encoder, baselines: baselines(final.linear) });
+      await writeFile(join(out, RESULTS_FILE), JSON.stringify({ step, ...final }, null, 2) + '\n');
+    }
+    await new Promise<void>((res, rej) => events.end((err?: Error | null) => (err ? rej(err) : res())));
+    const allEvents = await readEvents(join(out, EVENTS_FILE));
+    const seconds = (performance.now() - job.started) / 1000;
+    const facts: [string, string][] = [
+      ['data', `${record.data.train}${record.data.test ? `; evaluated on ${record.data.test}` : ''}`],
+      ['encoder', `${run.model.name}${run.model.width ? ` (width ${run.model.width})` : ''}, ${countParams(encoder)} parameters`],
+      ['backend', `${record.backend.name} (${record.backend.package})${run.workers > 1 ? `, ${run.workers} workers (data parallel)` : ''}`],
+      ['schedule', `${plan.epochs} epochs × ${plan.stepsPerEpoch ?? Math.ceil(plan.datasetSize / plan.batchSize)} steps of batch ${plan.batchSize} = ${plan.totalSteps} steps (${plan.reason})`],
+      ['MoCo', describeMoco(record.moco)],
+      ['wall time (this invocation)', `${seconds.toFixed(0)} s${plan.plannedTotalSeconds ? ` (planned ${plan.plannedTotalSeconds.toFixed(0)} s)` : ''}`],
+    ];
+    if (record.speed) facts.push(['measured speed', `${record.speed.trainImagesPerSecond.toFixed(1)} training images/s`]);
+    await writeFile(join(out, 'report.md'), reportMarkdown({ title: `tfjs-moco pretraining: ${run.data}`, facts, events: allEvents, final, finalNote }));
+    await writeFile(join(out, 'report.svg'), await renderSvg(reportSpec(allEvents)));
+    if (final) {
+      const f = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : `${(100 * v).toFixed(2)} %`);
+      io.out(`kNN: ${f(final.knn.encoder)} (random init ${f(final.knn.randomInit)}, raw pixels ${f(final.knn.rawPixels)}, centred pixels ${f(final.knn.rawPixelsCentered)})`);
+      if (final.linear) io.out(`linear probe: ${f(final.linear.encoder)} (random init ${f(final.linear.randomInit)}, raw pixels ${f(final.linear.rawPixels)})`);
+    }
+    if (reason === 'stopped') io.out(`stopped at step ${step} of ${plan.totalSteps}; continue with: tfjs-moco resume --out ${out}`);
+    io.out(`wrote ${out} (model.json, weights.bin, config.json, events.jsonl, checkpoint/, report.md, report.svg) in ${seconds.toFixed(0)} s`);
+    return reason === 'stopped' && interrupted ? 130 : 0;
+  } finally {
+    view.stop();
+    process.off('SIGINT', onSigint);
+    subscription.unsubscribe();
+    ended.unsubscribe();
+    if (!events.closed) events.end();
+  }
+}
+
+async function readEvents(path: string): Promise<MocoEvent[]> {
+  const text = await readFile(path, 'utf8');
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as MocoEvent);
+}
+
+function countParams(model: tfl.LayersModel): string {
+  return model.countParams().toLocaleString('en-US');
+}
+
+function describeMoco(c: Record<string, unknown>): string {
+  const get = (path: string) => path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], c);
+  return [
+    `queue K ${get('dictionary.size')}`,
+    `m ${get('update.momentum')}`,
+    `τ ${get('loss.temperature')}`,
+    `lr ${get('optimizer.learningRate')} ${get('optimizer.schedule')}`,
+    `wd ${get('optimizer.weightDecay')}`,
+    `${get('normalization.id')}${get('normalization.groups') ? ` ${get('normalization.groups')} groups` : ''}`,
+    `${get('head.type')} head ${get('head.dim')}-d`,
+    `augmentation ${get('augmentation.id')}`,
+  ].join(', ');
+}

@@ -1,0 +1,133 @@
+// report.md + report.svg: what a run did and what it is worth. The plots (vega-lite, rendered to SVG in Node):
+// the loss over steps, and the kNN monitor's accuracy over epochs beside its baselines. The table: the final
+// kNN and linear-probe accuracies of the encoder beside the same architecture at random init and raw pixels.
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import type { EncoderEvaluation } from '../../src/eval/baselines.js';
+import type { MocoEvent } from '../../src/events/moco-event.js';
+
+type StepEvent = Extract<MocoEvent, { type: 'step' }>;
+type EvaluationEvent = Extract<MocoEvent, { type: 'evaluation' }>;
+
+/** Step events deduplicated by step (a resumed run repeats the steps after its last checkpoint: the last wins). */
+export function stepsOf(events: readonly MocoEvent[]): StepEvent[] {
+  const byStep = new Map<number, StepEvent>();
+  for (const e of events) if (e.type === 'step') byStep.set(e.step, e);
+  return [...byStep.values()].sort((a, b) => a.step - b.step);
+}
+
+/** The monitor's kNN evaluations, one per epoch (last wins). */
+export function knnCurve(events: readonly MocoEvent[]): EvaluationEvent[] {
+  const byEpoch = new Map<number, EvaluationEvent>();
+  for (const e of events) if (e.type === 'evaluation' && e.metric === 'knn') byEpoch.set(e.epoch, e);
+  return [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);
+}
+
+/** The vega-lite spec of the two plots. */
+export function reportSpec(events: readonly MocoEvent[]): TopLevelSpec {
+  const steps = stepsOf(events).map((e) => ({ step: e.step, loss: e.loss, series: 'loss' }));
+  const knn: { epoch: number; accuracy: number; series: string }[] = [];
+  for (const e of knnCurve(events)) {
+    knn.push({ epoch: e.epoch + 1, accuracy: e.accuracy, series: 'encoder' });
+    if (e.baselines?.rawPixels !== undefined) knn.push({ epoch: e.epoch + 1, accuracy: e.baselines.rawPixels, series: 'raw pixels' });
+    if (e.baselines?.randomInit !== undefined) knn.push({ epoch: e.epoch + 1, accuracy: e.baselines.randomInit, series: 'random init' });
+  }
+  const lossPlot = {
+    title: 'InfoNCE loss',
+    width: 480,
+    height: 200,
+    data: { values: steps },
+    mark: { type: 'line' as const, strokeWidth: 1 },
+    encoding: {
+      x: { field: 'step', type: 'quantitative' as const, title: 'step' },
+      y: { field: 'loss', type: 'quantitative' as const, title: 'loss', scale: { zero: false } },
+    },
+  };
+  const knnPlot = {
+    title: 'kNN accuracy (monitor subset)',
+    width: 480,
+    height: 200,
+    data: { values: knn },
+    mark: { type: 'line' as const, point: true },
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative' as const, title: 'epoch', axis: { tickMinStep: 1 } },
+      y: { field: 'accuracy', type: 'quantitative' as const, title: 'accuracy', axis: { format: '.0%' }, scale: { zero: false } },
+      color: { field: 'series', type: 'nominal' as const, title: null, scale: { domain: ['encoder', 'random init', 'raw pixels'] } },
+      // Same field as color: vega-lite draws one legend showing both.
+      strokeDash: { field: 'series', type: 'nominal' as const, scale: { domain: ['encoder', 'random init', 'raw pixels'], range: [[1, 0], [4, 2], [2, 2]] } },
+    },
+  };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    vconcat: knn.length > 0 ? [lossPlot, knnPlot] : [lossPlot],
+    config: { font: 'sans-serif' },
+  } as TopLevelSpec;
+}
+
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+export interface ReportInput {
+  title: string;
+  /** Lines of "key: value" describing the run. */
+  facts: [string, string][];
+  events: readonly MocoEvent[];
+  final?: EncoderEvaluation;
+  /** Why there is no final evaluation, when there is none. */
+  finalNote?: string;
+}
+
+const pct = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : `${(100 * v).toFixed(2)} %`);
+
+export function reportMarkdown(r: ReportInput): string {
+  const lines: string[] = [`# ${r.title}`, ''];
+  for (const [k, v] of r.facts) lines.push(`- **${k}**: ${v}`);
+  lines.push('', '## Final evaluation', '');
+  if (r.final) {
+    const f = r.final;
+    lines.push(
+      `Frozen backbone features; kNN (cosine, weighted votes) and a linear probe trained on ${f.trainCount} images, tested on ${f.testCount} held-out images (${f.numClasses} classes).`,
+      '',
+      '| features | kNN | linear probe |',
+      '|---|---|---|',
+      `| **MoCo encoder** | **${pct(f.knn.encoder)}** | **${pct(f.linear?.encoder)}** |`,
+      `| same encoder at random init | ${pct(f.knn.randomInit)} | ${pct(f.linear?.randomInit)} |`,
+      `| raw pixels | ${pct(f.knn.rawPixels)} | ${pct(f.linear?.rawPixels)} |`,
+      `| raw pixels, mean-centred | ${pct(f.knn.rawPixelsCentered)} | (same as raw: the probe standardises) |`,
+      '',
+    );
+    const beats = f.knn.encoder > Math.max(f.knn.randomInit ?? 0, f.knn.rawPixels ?? 0, f.knn.rawPixelsCentered ?? 0);
+    lines.push(beats ? 'The encoder beats every kNN baseline.' : 'The encoder does not beat every kNN baseline yet: train longer (more minutes or epochs).', '');
+  } else {
+    lines.push(r.finalNote ?? 'No final evaluation.', '');
+  }
+  const steps = stepsOf(r.events);
+  const curve = knnCurve(r.events);
+  lines.push('## Training', '', '![loss and kNN accuracy](report.svg)', '');
+  if (steps.length > 0) {
+    const first = steps[0];
+    const last = steps[steps.length - 1];
+    const ips = steps.map((s) => s.imagesPerSecond).sort((a, b) => a - b);
+    // A queue starts as random unit vectors, easy negatives: the loss rises while real keys fill it, so the
+    // step where it is first full is the fair starting point of the curve.
+    const full = steps.findIndex((s) => s.dictionaryFill >= 1);
+    const fullNote = full > 0 && full < steps.length - 1 ? ` (${steps[full].loss.toFixed(3)} at step ${full + 1}, when the dictionary was first full of real keys)` : '';
+    lines.push(
+      `${steps.length} steps; loss ${first.loss.toFixed(3)}${fullNote} → ${last.loss.toFixed(3)}, pretext accuracy ${pct(last.pretextAccuracy)} at the end; median ${ips[ips.length >> 1].toFixed(1)} images/s.`,
+      '',
+    );
+  }
+  if (curve.length > 0) {
+    lines.push('| epoch | step | kNN (monitor) | random init | raw pixels |', '|---|---|---|---|---|');
+    for (const e of curve) lines.push(`| ${e.epoch + 1} | ${e.step} | ${pct(e.accuracy)} | ${pct(e.baselines?.randomInit)} | ${pct(e.baselines?.rawPixels)} |`);
+    lines.push('');
+  }
+  lines.push('Files: `model.json` + `weights.bin` (the encoder, tfjs layers format), `config.json` (resolved settings), `events.jsonl` (every event), `checkpoint/` (resume with `tfjs-moco resume --out <dir>`).', '');
+  return lines.join('\n');
+}

@@ -1,0 +1,147 @@
+// The CLI's run settings: a JSON file (--config) with flags on top, validated with zod, every default filled
+// in. What a run resolved to is written to <out>/config.json, from which `resume` continues.
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { mergeOverPreset } from '../../src/config/moco-config.js';
+import { CliError } from './cli-error.js';
+import { BACKEND_NAMES, MODEL_NAMES } from './constants.js';
+
+/**
+ * The MoCo settings of the default job (Fashion-MNIST, small conv net, 2 CPU cores), after the PyTorch
+ * reference run in the project notes (fmnist-reference.md): K 4096, m 0.99, τ 0.1, SGD lr 0.06 with
+ * cosine decay, wd 5e-4, 8-group Shuffle BN, MLP head, crop + flip + brightness/contrast jitter.
+ */
+export const DEFAULT_MOCO_CONFIG = {
+  preset: 'mocov2',
+  head: { type: 'mlp', dim: 128, hidden: 512 },
+  optimizer: { learningRate: 0.06, momentum: 0.9, weightDecay: 5e-4, schedule: 'cosine' },
+  loss: { id: 'infonce', temperature: 0.1 },
+  dictionary: { id: 'queue', size: 4096 },
+  update: { id: 'momentum', momentum: 0.99 },
+  normalization: { id: 'shuffle-bn', groups: 8 },
+  // Crop (area 0.2–1), flip, brightness/contrast jitter: what one grey channel can take of MoCo's recipe.
+  augmentation: { id: 'mocov1', jitter: 0.8, grayscale: 0 },
+} as const;
+
+const positiveInt = z.number().int().min(1);
+const perClass = z.number().int().min(0);
+
+export const runConfigSchema = z
+  .object({
+    /** fashion-mnist | idx:DIR | folder:DIR */
+    data: z.string().default('fashion-mnist'),
+    model: z
+      .object({
+        name: z.enum(MODEL_NAMES).default('small-convnet'),
+        width: positiveInt.optional(),
+        // Default 1, the seed the recorded default runs used (seed 0 works too: see tfjsSeed in src/training/random.ts).
+        seed: z.number().int().min(0).default(1),
+      })
+      .strict()
+      .prefault({}),
+    // 64, not the reference's 256: a 10-minute CPU run makes about one pass, and at one pass smaller batches
+    // (more steps) learned more. One pass, wasm (kNN / linear probe on the default 5k/2k subsets, random init
+    // 66.1 / 76.3): b256 68.3 / 74.5, b256 lr 0.15 67.9 / 75.2, b128 70.5 / 77.6, b128 lr 0.12 69.8 / 77.8,
+    // b64 71.3 / 79.1 (`tfjs-moco pretrain --epochs 1 --batch-size N`, 2026-11-29).
+    batchSize: z.number().int().min(2).default(64),
+    /** Fixed epochs. Omitted: planned from the measured speed to fit `minutes`. */
+    epochs: positiveInt.optional(),
+    /** Steps per epoch (default: a full pass, or planned). */
+    stepsPerEpoch: positiveInt.optional(),
+    /** Wall-time budget of the whole job (training, monitoring, final evaluation) when epochs are planned. */
+    minutes: z.number().positive().default(10),
+    /** Epochs of the planned run when a full pass does not fit the budget (each then sees a fresh shuffle's first batches). */
+    plannedEpochs: positiveInt.default(10),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    backend: z.enum(BACKEND_NAMES).default('auto'),
+    /**
+     * Threads to train on (data parallel: each computes a share of every batch, src/parallel/). The wasm
+     * backend runs one thread in Node, so this is how a run uses more cores. Default 1.
+     */
+    workers: z.number().int().min(1).max(64).default(1),
+    /** kNN monitor every N epochs; 0 turns it off. */
+    knnEvery: z.number().int().min(0).default(1),
+    monitor: z
+      .object({ trainPerClass: perClass.default(100), testPerClass: perClass.default(50), k: positiveInt.default(20), temperature: z.number().positive().default(0.1) })
+      .strict()
+      .prefault({}),
+    /** The final evaluation; 0 per class = every image. */
+    evaluation: z
+      .object({
+        trainPerClass: perClass.default(500),
+        testPerClass: perClass.default(200),
+        probe: z.boolean().default(true),
+        k: positiveInt.default(200),
+        temperature: z.number().positive().default(0.1),
+      })
+      .strict()
+      .prefault({}),
+    checkpointEvery: z.union([z.object({ steps: positiveInt }).strict(), z.object({ epochs: positiveInt }).strict()]).default({ epochs: 1 }),
+    /** MoCo settings (createMoco's config), merged over DEFAULT_MOCO_CONFIG. */
+    moco: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+
+export type RunConfigInput = z.input<typeof runConfigSchema>;
+export type RunConfig = z.output<typeof runConfigSchema>;
+
+/** What --quick changes: a ~1 minute smoke run of the same job. */
+export const QUICK_OVERRIDES: RunConfigInput = {
+  minutes: 1,
+  // Small steps, so that a minute holds several of them after the speed measurement.
+  batchSize: 64,
+  plannedEpochs: 3,
+  monitor: { trainPerClass: 30, testPerClass: 10, k: 10 },
+  evaluation: { trainPerClass: 100, testPerClass: 50, k: 20 },
+  moco: { dictionary: { size: 1024 } },
+};
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Deep merge of plain objects (later wins; arrays and values replace). */
+export function deepMerge(...layers: (Obj | undefined)[]): Obj {
+  const out: Obj = {};
+  for (const layer of layers) {
+    if (!layer) continue;
+    for (const [k, v] of Object.entries(layer)) {
+      if (v === undefined) continue;
+      out[k] = isObj(v) && isObj(out[k]) ? deepMerge(out[k] as Obj, v) : v;
+    }
+  }
+  return out;
+}
+
+export async function readConfigFile(path: string): Promise<Obj> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliError(`--config ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new CliError(`--config ${path}: not valid JSON (${(err as Error).message})`);
+  }
+  if (!isObj(json)) throw new CliError(`--config ${path}: expected a JSON object`);
+  return json;
+}
+
+/** Validate the merged settings; the error names the field. */
+export function resolveRunConfig(input: Obj, source: string): RunConfig {
+  const parsed = runConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue.path.join('.') || '(root)';
+    throw new CliError(`${source}: ${field}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** The createMoco config of a run: the defaults, the run's `moco` section over them, and the run's seed. */
+export function mocoConfigOf(run: RunConfig): Obj {
+  return { ...mergeOverPreset(DEFAULT_MOCO_CONFIG as unknown as Obj, run.moco), seed: run.seed };
+}

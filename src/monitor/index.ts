@@ -1,1 +1,0 @@
-export { attachKnnMonitor, type KnnMonitor, type KnnMonitorOptions } from './knn-monitor.js';
