@@ -1,4 +1,4 @@
-// Micro-benchmarks behind the optimisation proposals in bench/RESULTS.md: each times the library's
+// Micro-benchmarks for optimisation candidates: each times the library's
 // current way of doing one part of the MoCo step against alternatives, on one backend, with the
 // shapes of the bench's models. Nothing here is used by the library.
 //

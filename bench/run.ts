@@ -1,6 +1,7 @@
 // `npm run bench [-- options]`: times a full MoCo training step through the library and through a
 // plain hand-written tfjs loop, on every available backend, next to PyTorch CPU, and prints a table
-// (or JSON with --json). A script, not a test. See bench/RESULTS.md for measured tables.
+// (or JSON with --json). A script, not a test. Measured tables: docs/performance.md
+// (`--md docs/performance.md` rewrites its current main table; raw outputs are kept in docs/performance/results/).
 //
 // Each tfjs case runs in its own child process (bench/case.ts): a fresh wasm heap per case (it never
 // shrinks), and an out-of-memory abort ends only that case. PyTorch runs bench/pytorch_step.py with

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
  * scalar loop, while the untransposed product runs XNNPACK, and autodiff of a transposed product makes
  * another transposed product. Here both directions are untransposed: forward as (K · qᵀ)ᵀ, backward as
  * ∂s · K. With InfoNceLoss's own gradient, the dictionary + loss part of a wasm step is 4.9× faster at
- * K 4096 and 6.2× at K 65536 (`npx tsx bench/head.ts`, bench/RESULTS.md).
+ * K 4096 and 6.2× at K 65536 (`npx tsx bench/head.ts`, docs/performance.md).
  */
 export function similarityToKeys(queries: tf.Tensor2D, keys: tf.Tensor2D): tf.Tensor2D {
   const node = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
