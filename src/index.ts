@@ -16,13 +16,14 @@ export {
   MocoTrainer,
   microBatches,
 } from './training/moco-trainer.js';
-export { Random } from './training/random.js';
-export { l2Normalize } from './training/l2-normalize.js';
-export { similarityToKeys } from './training/similarity-to-keys.js';
+export { Random } from './random/random.js';
+export { l2Normalize } from './math/l2-normalize.js';
+export { similarityToKeys } from './math/similarity-to-keys.js';
 export { learningRateAt } from './training/lr-schedule.js';
 /** The one zod copy strategy option schemas must use. */
 export { z } from 'zod';
-export { withWeightDecay } from './training/weight-decay.js';
+export { withWeightDecay } from './step/weight-decay.js';
 export * from './kernels/index.js';
 export * from './checkpoint/index.js';
+export { resumeMoco, type ResumeMocoOptions } from './resume-moco.js';
 export { attachKnnMonitor, type KnnMonitor, type KnnMonitorOptions } from './eval/knn-monitor.js';

@@ -8,7 +8,7 @@ import type { MocoEvent, MocoEventOf, MocoEventType } from './events/moco-event.
 import type { MocoPlugin } from './registry/moco-plugin.js';
 import { StrategyRegistry, type ResolvedStrategies } from './registry/strategy-registry.js';
 import { STRATEGY_FAMILIES } from './registry/strategy-family.js';
-import { checkBackbone, modelFacts } from './training/moco-encoders.js';
+import { checkBackbone, modelFacts } from './step/moco-encoders.js';
 import { MocoTrainer, type EpochTask, type FitOptions } from './training/moco-trainer.js';
 import { loadCheckpointInto, writeCheckpoint, type CheckpointInfo, type LoadedCheckpoint, type SaveCheckpointOptions } from './checkpoint/checkpoint-io.js';
 

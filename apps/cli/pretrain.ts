@@ -7,7 +7,7 @@ import { resumableImageDataset } from '../../src/checkpoint/epoch-dataset.js';
 import { readCheckpointManifest } from '../../src/checkpoint/checkpoint-io.js';
 import { CheckpointError } from '../../src/checkpoint/checkpoint-format.js';
 import { saveModel } from '../../src/checkpoint/model-files.js';
-import { resumeMoco } from '../../src/checkpoint/resume.js';
+import { resumeMoco } from '../../src/resume-moco.js';
 import { stratifiedSubset, type ImageSet } from '../../src/data/index.js';
 import { evaluateEncoder, type EncoderEvaluation } from '../../src/eval/baselines.js';
 import type { MocoEvent } from '../../src/events/moco-event.js';

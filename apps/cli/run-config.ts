@@ -34,7 +34,7 @@ export const runConfigSchema = z
       .object({
         name: z.enum(MODEL_NAMES).default('small-convnet'),
         width: positiveInt.optional(),
-        // Default 1, the seed the recorded default runs used (seed 0 works too: see tfjsSeed in src/training/random.ts).
+        // Default 1, the seed the recorded default runs used (seed 0 works too: see tfjsSeed in src/random/random.ts).
         seed: z.number().int().min(0).default(1),
       })
       .strict()

@@ -12,7 +12,7 @@ import { createMoco, type Moco } from '../moco.js';
 import type { MocoPlugin } from '../registry/moco-plugin.js';
 import type { StepContext } from '../strategies/step-context.js';
 import { shareTensors, type MocoTrainer } from '../training/moco-trainer.js';
-import { Random } from '../training/random.js';
+import { Random } from '../random/random.js';
 import { buffersOf, fromHost, toHost, type FromReplica, type StepPosition, type ToReplica } from './replica-messages.js';
 
 const port = parentPort;

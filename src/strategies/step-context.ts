@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { Random } from '../training/random.js';
+import type { Random } from '../random/random.js';
 
 /** Where the run is, as every strategy sees it during a step. */
 export interface StepContext {

@@ -9,13 +9,13 @@ import { configErrorFromLines } from '../registry/config-error.js';
 import { formatIssues } from '../registry/format-issues.js';
 import type { StrategyFamily, StrategyOf } from '../registry/strategy-family.js';
 import type { StepContext } from '../strategies/step-context.js';
-import { l2Normalize } from './l2-normalize.js';
+import { l2Normalize } from '../math/l2-normalize.js';
 import { learningRateAt } from './lr-schedule.js';
 import type { WeightPair } from '../strategies/encoder-update-strategy.js';
-import { attachHead, copyWeightsByLayerName, disposeHead, pairWeights, rebuildEncoder } from './moco-encoders.js';
+import { attachHead, copyWeightsByLayerName, disposeHead, pairWeights, rebuildEncoder } from '../step/moco-encoders.js';
 import { groupSizes } from '../layers/group-batch-normalization.js';
-import { Random } from './random.js';
-import { withWeightDecay } from './weight-decay.js';
+import { Random } from '../random/random.js';
+import { withWeightDecay } from '../step/weight-decay.js';
 import { ReplicaGroup } from '../parallel/replica-group.js';
 import { buffersOf, fromHost, toHost, toHostRows, type HostTensor } from '../parallel/replica-messages.js';
 

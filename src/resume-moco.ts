@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { createMoco, type Moco } from '../moco.js';
-import type { MocoPlugin } from '../registry/moco-plugin.js';
-import type { CheckpointFs } from './checkpoint-fs.js';
-import { readCheckpoint } from './checkpoint-io.js';
+import { createMoco, type Moco } from './moco.js';
+import type { MocoPlugin } from './registry/moco-plugin.js';
+import type { CheckpointFs } from './checkpoint/checkpoint-fs.js';
+import { readCheckpoint } from './checkpoint/checkpoint-io.js';
 
 export interface ResumeMocoOptions {
   /** The plugins the run was created with (e.g. builtinPlugins). */
