@@ -7,7 +7,7 @@
 // exactly when its part's kernels have run; no extra device syncs are inserted. Forward and
 // backward are separated by laps inside the variableGrads closure (the closure is the forward;
 // what variableGrads does after it returns is the backward). The copy's median total is reported
-// next to the real trainStep's, so a drift between the two (src/ is being edited) shows.
+// next to the real step's, so a drift between the two (src/ is being edited) shows.
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { createMoco, l2Normalize, learningRateAt, Random, withWeightDecay, type Moco, type StepContext } from '../src/index.js';

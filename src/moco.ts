@@ -122,7 +122,7 @@ export class Moco {
     return this.trainer.query;
   }
 
-  /** The momentum key encoder, when the update rule uses one. */
+  /** The key encoder f_k (it follows the query encoder by the update rule), when the run has one. */
   get keyEncoder(): tfl.LayersModel | undefined {
     return this.trainer.key;
   }

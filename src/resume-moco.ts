@@ -18,7 +18,7 @@ export interface ResumeMocoOptions {
 
 /**
  * A run restored from a checkpoint folder: created with the checkpoint's config, then loaded. Call `fit` with
- * the same data set and fit options (they are in `moco.internals.plan`) to continue to the planned end.
+ * the same data set and fit options (they are in `moco.plan`) to continue to the planned end.
  */
 export async function resumeMoco(dir: string, options: ResumeMocoOptions): Promise<Moco> {
   const loaded = await readCheckpoint(dir, { fs: options.fs });

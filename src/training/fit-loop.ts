@@ -207,6 +207,7 @@ export class FitLoop {
       loss: result.loss,
       pretextAccuracy: result.accuracy,
       learningRate,
+      // The key encoder's moving-average coefficient m (eq. 2) at this step, not SGD's momentum.
       momentum: trainer.usesKeyEncoder ? update.momentumAt?.(ctx) : undefined,
       dictionaryFill: dict.size ? dict.filled / dict.size : 1,
       dictionarySize: dict.size,

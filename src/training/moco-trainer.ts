@@ -169,6 +169,7 @@ export class MocoTrainer implements Checkpointable {
     const current = await optimizer.getWeights();
     tf.dispose(current.map((w) => w.tensor));
     const iterations = tf.scalar(state.optimizer.iterations, 'int32');
+    // tfjs names SGD's velocity accumulators '<variable>/momentum'.
     const accumulators = state.optimizer.accumulators.map((tensor, i) => ({ name: `${trainable[i].name}/momentum`, tensor }));
     await optimizer.setWeights([{ name: 'iter', tensor: iterations }, ...accumulators]);
     iterations.dispose();

@@ -49,7 +49,7 @@ export interface TrainingState {
   /** Undefined until the dictionary is set up (the first fit). */
   readonly dictionarySetup: DictionarySetupInfo | undefined;
   readonly encoders: { readonly query: readonly NamedWeight[]; readonly key: readonly NamedWeight[] | undefined };
-  /** SGD: its step count and one momentum accumulator per trainable weight (none before the first step). */
+  /** SGD: its step count and one velocity accumulator per trainable weight (none before the first step). */
   readonly optimizer: { readonly className: string; readonly iterations: number; readonly accumulators: readonly tf.Tensor[] };
   /** The state of every strategy that has one, with the strategy's id. */
   readonly strategies: Partial<Record<StrategyFamily, { readonly id: string; readonly state: StrategyState }>>;
