@@ -70,43 +70,42 @@ export class MocoStep {
 
   /**
    * From the keys to `loss.backward()` on (part of) a batch. `encodedKeys`: positive keys already encoded
-   * elsewhere (per view pair), as data-parallel Shuffle BN does across workers.
+   * elsewhere (per view pair), as data-parallel Shuffle BN does across workers. Call it inside `tf.tidy`, which
+   * frees the intermediates (the executors do).
    */
   lossAndGradients(views: Views, indices: tf.Tensor1D | undefined, ctx: StepContext, encodedKeys?: tf.Tensor2D[]): StepGradients {
-    return tf.tidy(() => {
-      const { query } = this.networks;
-      const { dictionary, loss } = this.strategies;
-      const [v1, v2] = views;
-      const pairs: Views[] = loss.symmetric ? [[v1, v2], [v2, v1]] : [[v1, v2]];
-      // k.detach(): tfjs has no stop-gradient, so constant keys are computed before, outside, the grad scope.
-      const constantKeys = pairs.map(([, keyView], i) => encodedKeys?.[i] ?? this.positiveKeys(keyView, indices, ctx));
-      const queries: tf.Tensor2D[] = [];
-      const keys: tf.Tensor2D[] = [];
-      const accuracies: tf.Scalar[] = [];
-      const { value, grads } = tf.variableGrads(() => {
-        let total = tf.scalar(0);
-        pairs.forEach(([queryView, keyView], i) => {
-          const q = l2Normalize(query.apply(queryView, { training: true }) as tf.Tensor2D);
-          // End-to-end (keySource 'query-encoder'): the keys come from f_q itself, with gradient.
-          const k = constantKeys[i] ?? l2Normalize(query.apply(keyView, { training: true }) as tf.Tensor2D);
-          const positive = tf.sum(tf.mul(q, k), 1, true) as tf.Tensor2D;
-          const negatives = dictionary.negativeSimilarities(q, k, ctx, indices);
-          const out = loss.compute(positive, negatives);
-          total = tf.add(total, out.loss);
-          // Tensors made in the grad scope die with it unless kept; `adopt` below hands them back to this tidy.
-          accuracies.push(tf.keep(out.accuracy));
-          queries.push(tf.keep(q));
-          keys.push(constantKeys[i] ?? tf.keep(k));
-        });
-        return total;
-      }, this.networks.trainable as tf.Variable[]);
-      const keptInGradScope = (i: number) => constantKeys[i] === undefined;
-      const ownKeys = keys.map((k, i) => (keptInGradScope(i) ? adopt(k) : k));
-      const ownQueries = queries.map(adopt);
-      const ownAccuracies = accuracies.map(adopt);
-      const accuracy = ownAccuracies.length === 1 ? ownAccuracies[0] : (tf.mean(tf.stack(ownAccuracies)) as tf.Scalar);
-      return { grads, loss: value, accuracy, queries: ownQueries, keys: ownKeys };
-    });
+    const { query } = this.networks;
+    const { dictionary, loss } = this.strategies;
+    const [v1, v2] = views;
+    const pairs: Views[] = loss.symmetric ? [[v1, v2], [v2, v1]] : [[v1, v2]];
+    // k.detach(): tfjs has no stop-gradient, so constant keys are computed before, outside, the grad scope.
+    const constantKeys = pairs.map(([, keyView], i) => encodedKeys?.[i] ?? this.positiveKeys(keyView, indices, ctx));
+    const queries: tf.Tensor2D[] = [];
+    const keys: tf.Tensor2D[] = [];
+    const accuracies: tf.Scalar[] = [];
+    const { value, grads } = tf.variableGrads(() => {
+      let total = tf.scalar(0);
+      pairs.forEach(([queryView, keyView], i) => {
+        const q = l2Normalize(query.apply(queryView, { training: true }) as tf.Tensor2D);
+        // End-to-end (keySource 'query-encoder'): the keys come from f_q itself, with gradient.
+        const k = constantKeys[i] ?? l2Normalize(query.apply(keyView, { training: true }) as tf.Tensor2D);
+        const positive = tf.sum(tf.mul(q, k), 1, true) as tf.Tensor2D;
+        const negatives = dictionary.negativeSimilarities(q, k, ctx, indices);
+        const out = loss.compute(positive, negatives);
+        total = tf.add(total, out.loss);
+        // Tensors made in the grad scope die with it unless kept; `adopt` below hands them to the caller's scope.
+        accuracies.push(tf.keep(out.accuracy));
+        queries.push(tf.keep(q));
+        keys.push(constantKeys[i] ?? tf.keep(k));
+      });
+      return total;
+    }, this.networks.trainable as tf.Variable[]);
+    const keptInGradScope = (i: number) => constantKeys[i] === undefined;
+    const ownKeys = keys.map((k, i) => (keptInGradScope(i) ? adopt(k) : k));
+    const ownQueries = queries.map(adopt);
+    const ownAccuracies = accuracies.map(adopt);
+    const accuracy = ownAccuracies.length === 1 ? ownAccuracies[0] : (tf.mean(tf.stack(ownAccuracies)) as tf.Scalar);
+    return { grads, loss: value, accuracy, queries: ownQueries, keys: ownKeys };
   }
 
   /**

@@ -64,7 +64,7 @@ export class FitLoop {
   async fit<T extends tf.TensorContainer>(dataset: tfd.Dataset<T>, options: FitOptions): Promise<tfl.LayersModel> {
     const opts = this.checkOptions(dataset, options);
     const trainer = this.trainer;
-    const step = await trainer.build();
+    const mocoStep = await trainer.build();
     const plan = planFit(opts, dataset.size);
     if (this.fitting) throw new Error('fit: this run is already training (await the first fit before calling it again)');
     trainer.plan = plan;
@@ -101,10 +101,10 @@ export class FitLoop {
       }
       executor =
         opts.workers > 1
-          ? await opts.workerExecutor!({ run: trainer, step, workers: opts.workers, workerPlugins: opts.workerPlugins!, microBatch: trainer.settings.microBatch })
+          ? await opts.workerExecutor!({ run: trainer, step: mocoStep, workers: opts.workers, workerPlugins: opts.workerPlugins!, microBatch: trainer.settings.microBatch })
           : trainer.settings.microBatch > 0
-            ? new MicroBatchExecutor(step, trainer.settings.microBatch)
-            : new OneThreadExecutor(step);
+            ? new MicroBatchExecutor(mocoStep, trainer.settings.microBatch)
+            : new OneThreadExecutor(mocoStep);
       // A step checkpoint due at an epoch's last step waits for the epoch's end (and its tasks).
       let checkpointPending = false;
       epochs: while (trainer.position.epoch < opts.epochs) {
@@ -114,16 +114,34 @@ export class FitLoop {
         while (plan.stepsPerEpoch === undefined || trainer.position.stepInEpoch < plan.stepsPerEpoch) {
           const next = await iterator.next();
           if (next.done) break;
-          const result = await this.trainOn(executor, next.value, plan);
+          const { epoch, step } = trainer.position;
+          const t0 = performance.now();
+          // Fraction of training done: by steps when the run's length is known, else by whole epochs.
+          const progress = plan.totalSteps ? step / plan.totalSteps : epoch / plan.epochs;
+          const ctx: StepContext = { epoch, step, progress, random: trainer.random };
+          const learningRate = learningRateAt(trainer.settings.optimizer, progress);
+          let result: StepResult;
+          try {
+            const batch = readBatch(next.value, trainer.strategies.dictionary);
+            try {
+              result = await executor.run(batch, ctx, learningRate);
+            } finally {
+              batch.indices?.dispose();
+            }
+          } finally {
+            tf.dispose(next.value);
+          }
+          // The step's numbers, read back from the device once: the place to check them before they are published.
+          this.publishStep(result, ctx, learningRate, plan, (performance.now() - t0) / 1000);
           totals.loss += result.loss;
           totals.accuracy += result.accuracy;
           totals.steps++;
           totals.images += result.batch;
           trainer.stepDone();
           await this.rethrowSubscriberError();
-          const { stepInEpoch, step } = trainer.position;
-          const epochDone = plan.stepsPerEpoch !== undefined && stepInEpoch >= plan.stepsPerEpoch;
-          if (every && 'steps' in every && step % every.steps === 0) {
+          const done = trainer.position;
+          const epochDone = plan.stepsPerEpoch !== undefined && done.stepInEpoch >= plan.stepsPerEpoch;
+          if (every && 'steps' in every && done.step % every.steps === 0) {
             if (epochDone) checkpointPending = true;
             else await checkpoint();
           }
@@ -133,22 +151,7 @@ export class FitLoop {
             break epochs;
           }
         }
-        const seconds = (performance.now() - epochStart) / 1000;
-        events.emit({
-          type: 'epoch-ended',
-          epoch: trainer.position.epoch,
-          steps: totals.steps,
-          meanLoss: totals.steps ? totals.loss / totals.steps : NaN,
-          meanPretextAccuracy: totals.steps ? totals.accuracy / totals.steps : NaN,
-          seconds,
-          imagesPerSecond: totals.images / seconds,
-        });
-        const finished = trainer.position.epoch;
-        trainer.epochDone();
-        for (const task of [...this.epochTasks]) {
-          await this.paused(async () => task({ epoch: finished, epochs: opts.epochs, step: trainer.position.step, emit: (event) => events.emit(event) }));
-        }
-        await this.rethrowSubscriberError();
+        await this.endEpoch(totals, (performance.now() - epochStart) / 1000, opts.epochs);
         if (checkpointPending || (every && 'epochs' in every && trainer.position.epoch % every.epochs === 0)) await checkpoint();
         checkpointPending = false;
         if (this.stopRequested && trainer.position.epoch < opts.epochs) {
@@ -172,37 +175,37 @@ export class FitLoop {
     }
   }
 
-  /**
-   * One step on one batched element: the executor trains, and its host-read result (loss, accuracy) comes back
-   * here, the one place a check of the step's numbers belongs; then the `step` event.
-   */
-  private async trainOn(executor: StepExecutor, element: tf.TensorContainer, plan: FitPlan): Promise<StepResult> {
-    const trainer = this.trainer;
-    const { epoch, step, stepInEpoch } = trainer.position;
-    const t0 = performance.now();
-    // Fraction of training done: by steps when the run's length is known, else by epochs.
-    const progress = plan.totalSteps ? step / plan.totalSteps : epoch / plan.epochs;
-    const ctx: StepContext = { epoch, step, progress, random: trainer.random };
-    const learningRate = learningRateAt(trainer.settings.optimizer, progress);
-    let result: StepResult;
-    try {
-      const batch = readBatch(element, trainer.strategies.dictionary);
-      try {
-        result = await executor.run(batch, ctx, learningRate);
-      } finally {
-        batch.indices?.dispose();
-      }
-    } finally {
-      tf.dispose(element);
+  /** Close the epoch: its `epoch-ended` event, then the epoch tasks (awaited, at a safe point for checkpoints). */
+  private async endEpoch(totals: { loss: number; accuracy: number; steps: number; images: number }, seconds: number, epochs: number): Promise<void> {
+    const { trainer } = this;
+    const { events } = trainer;
+    const finished = trainer.position.epoch;
+    events.emit({
+      type: 'epoch-ended',
+      epoch: finished,
+      steps: totals.steps,
+      meanLoss: totals.steps ? totals.loss / totals.steps : NaN,
+      meanPretextAccuracy: totals.steps ? totals.accuracy / totals.steps : NaN,
+      seconds,
+      imagesPerSecond: totals.images / seconds,
+    });
+    trainer.epochDone();
+    for (const task of [...this.epochTasks]) {
+      await this.paused(async () => task({ epoch: finished, epochs, step: trainer.position.step, emit: (event) => events.emit(event) }));
     }
-    const seconds = (performance.now() - t0) / 1000;
+    await this.rethrowSubscriberError();
+  }
+
+  /** The `step` event: the executor's result with the step's position, schedule and dictionary fill. */
+  private publishStep(result: StepResult, ctx: StepContext, learningRate: number, plan: FitPlan, seconds: number): void {
+    const trainer = this.trainer;
     const { dictionary, update } = trainer.strategies;
     const dict = dictionary.stats();
     trainer.events.emit({
       type: 'step',
-      epoch,
-      step,
-      stepInEpoch,
+      epoch: ctx.epoch,
+      step: ctx.step,
+      stepInEpoch: trainer.position.stepInEpoch,
       batchSize: result.batch,
       loss: result.loss,
       pretextAccuracy: result.accuracy,
@@ -212,9 +215,8 @@ export class FitLoop {
       dictionaryFill: dict.size ? dict.filled / dict.size : 1,
       dictionarySize: dict.size,
       imagesPerSecond: result.batch / seconds,
-      progress: plan.totalSteps ? (step + 1) / plan.totalSteps : progress,
+      progress: plan.totalSteps ? (ctx.step + 1) / plan.totalSteps : ctx.progress,
     });
-    return result;
   }
 
   /** The epoch's batches; a data set that asks is told the epoch first, and a resumed run skips what it trained on. */
