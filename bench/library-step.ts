@@ -1,5 +1,5 @@
 // The library harness of `npm run bench`: createMoco(...) over the chosen backbone, then
-// moco.trainingStep.run(...) timed step by step (the step fit() runs per batch on one thread).
+// its training step timed step by step (the step fit() runs per batch on one thread, micro-batched if asked).
 //
 // The part breakdown comes from `instrumentedTrainStep` below: a benchmark-only copy of
 // MocoStep.run (src/step/moco-step.ts) with a stopwatch lap after each part. The
@@ -10,7 +10,7 @@
 // next to the real step's, so a drift between the two (src/ is being edited) shows.
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { createMoco, l2Normalize, learningRateAt, Random, withWeightDecay, type Moco, type StepContext } from '../src/index.js';
+import { createMoco, l2Normalize, learningRateAt, lossAndGradientsInParts, Random, withWeightDecay, type Moco, type StepContext } from '../src/index.js';
 import { builtinPlugins } from '../plugins/index.js';
 import { inputShape, PartTimer, type CaseSpec, type Parts } from './common.js';
 
@@ -41,18 +41,20 @@ export async function libraryHarness(backbone: tfl.LayersModel, spec: CaseSpec, 
   await moco.build();
   const trainingStep = moco.trainingStep!;
   const random = new Random(1);
-  moco.strategies.dictionary.setup({
-    dim: headDim(moco),
-    batchSize: spec.batch,
-    random,
-    warn: (m) => process.stderr.write(`  warning: ${m}\n`),
-  });
+  moco.on('warning').subscribe((e) => process.stderr.write(`  warning: ${e.message}\n`));
+  moco.prepareDictionary({ batchSize: spec.batch });
   const images = tf.randomUniform(inputShape(spec.model, spec.batch), 0, 1, 'float32', 7) as tf.Tensor4D;
   const ctx = (i: number): StepContext => ({ epoch: 0, step: i, progress: 0, random });
   const learningRate = learningRateAt(moco.config.optimizer as Parameters<typeof learningRateAt>[0], 0);
   return {
+    // The micro-batch executor's step, synchronously: micro-batches of spec.microBatch (0: the whole batch).
     step: (i) => {
-      const stats = trainingStep.run({ images }, ctx(i), learningRate);
+      const stats = tf.tidy(() => {
+        const views = trainingStep.views(images, ctx(i));
+        const result = lossAndGradientsInParts(trainingStep, views, undefined, ctx(i), { batchSize: spec.batch, microBatch: spec.microBatch ?? 0 });
+        trainingStep.update(result, undefined, ctx(i), learningRate);
+        return result.loss;
+      });
       const [loss] = stats.dataSync();
       stats.dispose();
       return loss;

@@ -141,15 +141,29 @@ export class Moco {
 
   /**
    * The run's training step (Algorithm 1 over its encoders, optimizer and strategies), for benchmarks and custom
-   * loops; undefined before `build` or the first `fit`. Set the dictionary up first (`fit` does).
+   * loops; undefined before `build` or the first `fit`. Set the dictionary up first (`prepareDictionary`).
    *
    * @example
    * await moco.build();
-   * moco.strategies.dictionary.setup({ dim: 128, batchSize: 256, random, warn: console.warn });
-   * const [loss] = moco.trainingStep!.run({ images }, { epoch: 0, step: 0, progress: 0, random }, 0.03).dataSync();
+   * moco.prepareDictionary({ batchSize: 256 });
+   * const stats = moco.trainingStep!.run({ images }, { epoch: 0, step: 0, progress: 0, random: new Random(1) }, 0.03);
+   * const [loss, accuracy] = stats.dataSync();
+   * stats.dispose();
    */
   get trainingStep(): MocoStep | undefined {
     return this.trainer.step;
+  }
+
+  /**
+   * Set the dictionary up for batches of `batchSize` images (its initial state drawn from the run's seed). `fit`
+   * does it on its first call and a checkpoint load restores it; once done, later calls change nothing.
+   *
+   * @example
+   * moco.prepareDictionary({ batchSize: 256, datasetSize: 50000 });
+   */
+  prepareDictionary(sizes: { batchSize: number; datasetSize?: number; totalSteps?: number }): void {
+    if (this.trainer.dictionaryIsReady) return;
+    this.trainer.prepareDictionary({ dim: this.trainer.settings.head.dim, ...sizes });
   }
 
   /**
