@@ -8,6 +8,10 @@ import type { StepExecutor, StepResult } from './step-executor.js';
  * One optimizer step per batch, its forward/backward passes in micro-batches of at most `microBatch` images
  * (gradients accumulated, micro-batches.ts): a batch larger than memory allows (the wasm backend's 4 GiB)
  * still trains with the batch's numbers.
+ *
+ * @example
+ * const executor = new MicroBatchExecutor(moco.trainingStep!, 64); // a batch of 256 as 4 passes of 64
+ * const { loss } = await executor.run({ images }, ctx, 0.03);
  */
 export class MicroBatchExecutor implements StepExecutor {
   constructor(

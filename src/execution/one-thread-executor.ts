@@ -2,7 +2,13 @@ import type { MocoStep, StepBatch } from '../step/moco-step.js';
 import type { StepContext } from '../strategies/step-context.js';
 import type { StepExecutor, StepResult } from './step-executor.js';
 
-/** The whole batch in one forward/backward pass on this thread: the step as Algorithm 1 writes it. */
+/**
+ * The whole batch in one forward/backward pass on this thread: the step as Algorithm 1 writes it.
+ *
+ * @example
+ * const executor = new OneThreadExecutor(moco.trainingStep!);
+ * const { loss, accuracy } = await executor.run({ images }, ctx, 0.03);
+ */
 export class OneThreadExecutor implements StepExecutor {
   constructor(private readonly step: MocoStep) {}
 

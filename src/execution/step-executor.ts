@@ -16,6 +16,10 @@ export interface StepResult {
 /**
  * Runs whole training steps. `run` trains on one batch (the executor does not own it) with the learning rate
  * the schedule gives this step; `dispose` frees what the executor started (threads), not the run's state.
+ *
+ * @example
+ * const result = await executor.run({ images, indices }, { epoch, step, progress, random }, learningRate);
+ * if (!Number.isFinite(result.loss)) throw new Error(`loss ${result.loss} at step ${step}`);
  */
 export interface StepExecutor {
   run(batch: StepBatch, ctx: StepContext, learningRate: number): Promise<StepResult>;

@@ -1,4 +1,4 @@
-// One MoCo training step, in the order of Algorithm 1 of He et al. 2020 (Momentum Contrast):
+// One MoCo training step, the lines of Algorithm 1 of He et al. 2020 (Momentum Contrast):
 //
 //   x_q, x_k = aug(x), aug(x)            views                     (augmentation strategy)
 //   k = f_k.forward(x_k).detach()        positive keys             (key encoder / query encoder / memory bank)
@@ -9,6 +9,8 @@
 //   f_k.params = m·f_k + (1 − m)·f_q     encoder update, eq. 2     (update strategy)
 //   enqueue(queue, k); dequeue(queue)    dictionary update, §3.2   (dictionary strategy)
 //
+// The keys come before the queries here: tfjs has no stop-gradient (`detach`), so keys that must not carry a
+// gradient are computed outside the gradient scope, before it opens.
 // Every line is a strategy call, so the same step is MoCo, end-to-end or a memory bank. The step is split
 // where its executors (src/execution) need to cut it: `lossAndGradients` can run on part of a batch
 // (micro-batches, a worker's share) and `update` runs once on the summed gradients.
@@ -44,6 +46,16 @@ export type StepGradients = {
   queries: tf.Tensor2D[];
 };
 
+/**
+ * The MoCo step over a run's networks and strategies. `fit` runs it through an executor; `moco.trainingStep`
+ * gives it for driving steps by hand.
+ *
+ * @example
+ * const step = moco.trainingStep!;
+ * const stats = step.run({ images }, { epoch: 0, step: 0, progress: 0, random }, 0.03);
+ * const [loss, accuracy] = stats.dataSync();
+ * stats.dispose();
+ */
 export class MocoStep {
   constructor(
     readonly networks: MocoNetworks,
