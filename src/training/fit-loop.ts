@@ -255,21 +255,24 @@ export class FitLoop {
       ]);
     }
     if (opts.workers > 1) {
-      if (!opts.workerPlugins?.length) {
-        throw configErrorFromLines([
-          `fit.workerPlugins: workers: ${opts.workers} trains in worker threads, which load the run's plugins by module; give the modules, e.g. workerPlugins: ['tfjs-moco/plugins'] (or set workers to 1)`,
-        ]);
-      }
       if (dictionary.negativesFromBatch) {
         throw configErrorFromLines([
           `fit.workers: ${opts.workers} would split each batch of ${opts.batchSize}, but dictionary '${dictionary.id}' takes its negatives from the batch, so K would shrink to a worker's share; set workers to 1`,
         ]);
       }
-      if (!opts.workerExecutor) {
-        throw configErrorFromLines([
-          `fit.workerExecutor: workers: ${opts.workers} trains in worker threads, which the library's main entry (browser-safe) does not start; pass workerExecutor: workerThreadExecutor from 'tfjs-moco/node' (or set workers to 1)`,
-        ]);
+      // Every missing piece at once: a user setting up workers learns both what to pass and where it comes from.
+      const missing: string[] = [];
+      if (!opts.workerPlugins?.length) {
+        missing.push(
+          `fit.workerPlugins: workers: ${opts.workers} trains in worker threads, which load the run's plugins by module; give the modules, e.g. workerPlugins: ['tfjs-moco/plugins'] (or set workers to 1)`,
+        );
       }
+      if (!opts.workerExecutor) {
+        missing.push(
+          `fit.workerExecutor: workers: ${opts.workers} trains in worker threads, which the library's main entry (browser-safe) does not start; pass workerExecutor: workerThreadExecutor from 'tfjs-moco/node' (or set workers to 1)`,
+        );
+      }
+      if (missing.length) throw configErrorFromLines(missing);
     }
     if (opts.checkpointEvery && !opts.checkpointDir) throw configErrorFromLines(['fit.checkpointEvery: needs fit.checkpointDir, the folder to write checkpoints to']);
     return opts;

@@ -90,6 +90,8 @@ test('workers without workerPlugins is refused, naming the option and the fix', 
   const moco = createMoco({ backbone: tinyBackbone(8, 1, 4, 'dpa'), plugins: builtinPlugins, config: { dictionary: { size: 16 } } });
   const err = await t.throwsAsync(moco.fit(randomImages(16), { epochs: 1, batchSize: 8, workers: 2 }), { instanceOf: ConfigError });
   t.regex(err!.message, /fit\.workerPlugins: workers: 2 trains in worker threads.*workerPlugins: \['tfjs-moco\/plugins'\]/);
+  // The executor is missing too, and said in the same error.
+  t.regex(err!.message, /fit\.workerExecutor: .*workerThreadExecutor from 'tfjs-moco\/node'/);
   moco.dispose();
 });
 
