@@ -9,7 +9,7 @@
 //   2 workers, one half each       data parallel
 // Correct when the 2-worker losses and weights equal the 2-halves run's; worth it when its images/s are higher.
 // The prototype that measured the idea with the plain loop; the library trains data-parallel with its own
-// implementation (src/parallel/, fit option `workers`, timed by bench/workers.ts).
+// implementation (src/node/execution/, fit option `workers`, timed by bench/workers.ts).
 import { Worker } from 'node:worker_threads';
 import os from 'node:os';
 import { median, type ModelId } from './common.js';

@@ -4,7 +4,7 @@
 // op-by-op autodiff. So `plain-fastbn` is the plain loop to compare the `library` harness with.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { PlainBatchNorm } from '../plugins/index.js';
-import { rebuildEncoder } from '../src/training/moco-encoders.js';
+import { rebuildEncoder } from '../src/step/moco-encoders.js';
 
 /** The model rebuilt with every BatchNormalization as a one-group GroupBatchNormalization, weights copied. */
 export function withFastBatchNorm(model: tfl.LayersModel): Promise<tfl.LayersModel> {

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers';
-import { similarityToKeys } from '../src/training/similarity-to-keys.js';
+import { similarityToKeys } from '../src/math/similarity-to-keys.js';
 import { InfoNceLoss } from '../plugins/loss/infonce/infonce-loss.js';
 
 const argv = process.argv.slice(2);

@@ -1,6 +1,6 @@
 // `npx tsx bench/workers.ts [--models small,r18w16] [--workers 1,2] [--batch 128] [--steps 8] [--queue 4096]`:
 // images/s of the library's own `fit` on one thread and on data-parallel worker threads (fit option `workers`,
-// src/parallel/replica-group.ts), wasm, the bench's recipe (crop-flip, BatchNorm with the library's gradient,
+// src/node/execution/worker-executor.ts), wasm, the bench's recipe (crop-flip, BatchNorm with the library's gradient,
 // queue K, InfoNCE τ 0.07). img/s = batch ÷ median step time from the `step` events after 2 warm-up steps.
 // Prints a markdown table and the command that made it (--json: the rows as a JSON array of
 // { model, workers, batch, imagesPerSecond }).
@@ -8,6 +8,7 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfd from '@tensorflow/tfjs-data';
 import { createMoco, selectBackend } from '../src/index.js';
+import { workerThreadExecutor } from '../src/node/index.js';
 import { resnet18Cifar, smallConvNet } from '../src/models/index.js';
 import { builtinPlugins } from '../plugins/index.js';
 import { inputShape, median, type ModelId } from './common.js';
@@ -52,7 +53,7 @@ async function measure(model: ModelId, workers: number): Promise<{ ips: number; 
     times.push(e.batchSize / e.imagesPerSecond);
     losses.push(e.loss);
   });
-  await moco.fit(data, { epochs: 1, batchSize: batch, stepsPerEpoch: steps + WARMUP, workers, workerPlugins: [PLUGINS] });
+  await moco.fit(data, { epochs: 1, batchSize: batch, stepsPerEpoch: steps + WARMUP, workers, workerPlugins: [PLUGINS], workerExecutor: workerThreadExecutor });
   moco.dispose();
   backbone.dispose();
   return { ips: batch / median(times.slice(WARMUP)), losses };

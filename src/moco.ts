@@ -8,8 +8,13 @@ import type { MocoEvent, MocoEventOf, MocoEventType } from './events/moco-event.
 import type { MocoPlugin } from './registry/moco-plugin.js';
 import { StrategyRegistry, type ResolvedStrategies } from './registry/strategy-registry.js';
 import { STRATEGY_FAMILIES } from './registry/strategy-family.js';
-import { checkBackbone, modelFacts } from './training/moco-encoders.js';
-import { MocoTrainer, type EpochTask, type FitOptions } from './training/moco-trainer.js';
+import { checkBackbone, modelFacts } from './step/moco-encoders.js';
+import type { MocoStep, Strategies } from './step/moco-step.js';
+import type { EpochTask } from './training/epoch-task.js';
+import { FitLoop } from './training/fit-loop.js';
+import type { FitOptions } from './training/fit-options.js';
+import { MocoTrainer } from './training/moco-trainer.js';
+import type { FitPlan, TrainingPosition } from './training/training-state.js';
 import { loadCheckpointInto, writeCheckpoint, type CheckpointInfo, type LoadedCheckpoint, type SaveCheckpointOptions } from './checkpoint/checkpoint-io.js';
 
 export interface CreateMocoOptions {
@@ -25,6 +30,7 @@ export interface CreateMocoOptions {
 export class Moco {
   private readonly stream = new EventStream();
   private readonly trainer: MocoTrainer;
+  private readonly loop: FitLoop;
   /** Every event of the run, as it happens (synchronously, in subscription order). */
   readonly events$: Observable<MocoEvent>;
   /** The resolved config: preset merged, every default filled in. */
@@ -42,9 +48,9 @@ export class Moco {
     for (const f of STRATEGY_FAMILIES) full[f] = { id: resolved.choice.ids[f], ...resolved.choice.options[f] };
     this.config = full;
     this.trainer = new MocoTrainer(backbone, trainerConfig, resolved.instantiate(), this.stream, full);
-    this.trainer.checkpointSaver = async (dir) => {
+    this.loop = new FitLoop(this.trainer, async (dir) => {
       await this.saveCheckpoint(dir, this.checkpointOptions);
-    };
+    });
   }
 
   /** Options for the checkpoints `fit` writes (`checkpointDir`), e.g. metadata to store with them. */
@@ -60,7 +66,7 @@ export class Moco {
    * `{xs, index}` elements. Resolves with the backbone, trained. Calling it again continues the run.
    */
   fit<T extends tf.TensorContainer>(dataset: tfd.Dataset<T>, options: FitOptions): Promise<tfl.LayersModel> {
-    return this.trainer.fit(dataset, options);
+    return this.loop.fit(dataset, options);
   }
 
   /**
@@ -88,7 +94,7 @@ export class Moco {
   }
 
   private assertSafePoint(what: string): void {
-    if (!this.trainer.atSafePoint) {
+    if (!this.loop.atSafePoint) {
       throw new Error(`${what}: a training step may be running; call it after fit resolves or from an epoch task (addEpochTask), or let fit({ checkpointDir, checkpointEvery }) save`);
     }
   }
@@ -98,12 +104,12 @@ export class Moco {
    * the finished epoch and can `emit` events (e.g. an `evaluation`). Returns a function removing the task.
    */
   addEpochTask(task: EpochTask): () => void {
-    return this.trainer.addEpochTask(task);
+    return this.loop.addEpochTask(task);
   }
 
   /** Ask the run to stop after the current step; `fit` then resolves (run-ended reason 'stopped'). */
   stop(): void {
-    this.trainer.requestStop();
+    this.loop.requestStop();
   }
 
   /** The backbone with the trained weights (the model passed to createMoco). */
@@ -116,14 +122,73 @@ export class Moco {
     return this.trainer.query;
   }
 
-  /** The momentum key encoder, when the update rule uses one. */
+  /** The key encoder f_k (it follows the query encoder by the update rule), when the run has one. */
   get keyEncoder(): tfl.LayersModel | undefined {
     return this.trainer.key;
   }
 
-  /** Internals for checkpoints, benchmarks and tests. */
-  get internals(): MocoTrainer {
-    return this.trainer;
+  /**
+   * Build the query and key encoders and the optimizer now (`fit` does it on its first call), e.g. to read
+   * `queryEncoder` or drive `trainingStep` by hand. Idempotent.
+   *
+   * @example
+   * await moco.build();
+   * console.log(moco.queryEncoder!.countParams());
+   */
+  async build(): Promise<void> {
+    await this.trainer.build();
+  }
+
+  /**
+   * The run's training step (Algorithm 1 over its encoders, optimizer and strategies), for benchmarks and custom
+   * loops; undefined before `build` or the first `fit`. Set the dictionary up first (`prepareDictionary`).
+   *
+   * @example
+   * await moco.build();
+   * moco.prepareDictionary({ batchSize: 256 });
+   * const stats = moco.trainingStep!.run({ images }, { epoch: 0, step: 0, progress: 0, random: new Random(1) }, 0.03);
+   * const [loss, accuracy] = stats.dataSync();
+   * stats.dispose();
+   */
+  get trainingStep(): MocoStep | undefined {
+    return this.trainer.step;
+  }
+
+  /**
+   * Set the dictionary up for batches of `batchSize` images (its initial state drawn from the run's seed). `fit`
+   * does it on its first call and a checkpoint load restores it; once done, later calls change nothing.
+   *
+   * @example
+   * moco.prepareDictionary({ batchSize: 256, datasetSize: 50000 });
+   */
+  prepareDictionary(sizes: { batchSize: number; datasetSize?: number; totalSteps?: number }): void {
+    if (this.trainer.dictionaryIsReady) return;
+    this.trainer.prepareDictionary({ dim: this.trainer.settings.head.dim, ...sizes });
+  }
+
+  /**
+   * The run's strategy instances, one per family, e.g. to read the dictionary's state.
+   *
+   * @example
+   * const { queue } = moco.strategies.dictionary.state().tensors;
+   */
+  get strategies(): Readonly<Strategies> {
+    return this.trainer.strategies;
+  }
+
+  /** Where the run is: epoch in progress, steps done in it, optimizer steps done (a copy). */
+  get position(): TrainingPosition {
+    return this.trainer.position;
+  }
+
+  /** The plan of the last `fit` (or of the checkpoint loaded): epochs, batch size and the sizes worked out. */
+  get plan(): FitPlan | undefined {
+    return this.trainer.plan;
+  }
+
+  /** The user's backbone, as passed to createMoco (its weights are the trained ones after `fit`). */
+  get backbone(): tfl.LayersModel {
+    return this.trainer.backbone;
   }
 
   /** Free every tensor the run owns (encoders' copies, optimizer state, dictionary). The backbone stays. */

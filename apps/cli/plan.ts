@@ -6,6 +6,7 @@ import type { ImageSet } from '../../src/data/image-set.js';
 import { extractFeatures } from '../../src/eval/features.js';
 import { createMoco } from '../../src/moco.js';
 import type { MocoPlugin } from '../../src/registry/moco-plugin.js';
+import type { FitOptions } from '../../src/training/fit-options.js';
 import { resumableImageDataset } from '../../src/checkpoint/epoch-dataset.js';
 import { stratifiedSubset, subsetImageSet } from '../../src/data/index.js';
 
@@ -26,8 +27,8 @@ export async function measureSpeed(opts: {
   train: ImageSet;
   batchSize: number;
   steps?: number;
-  /** Data-parallel fit options (workers, workerPlugins), so the speed measured is the run's. */
-  parallel?: { workers?: number; workerPlugins?: string[] };
+  /** Data-parallel fit options (workers, workerPlugins, workerExecutor), so the speed measured is the run's. */
+  parallel?: Pick<FitOptions, 'workers' | 'workerPlugins' | 'workerExecutor'>;
 }): Promise<Speed> {
   const started = performance.now();
   const backbone = opts.makeBackbone();

@@ -7,12 +7,14 @@ import { resumableImageDataset } from '../../src/checkpoint/epoch-dataset.js';
 import { readCheckpointManifest } from '../../src/checkpoint/checkpoint-io.js';
 import { CheckpointError } from '../../src/checkpoint/checkpoint-format.js';
 import { saveModel } from '../../src/checkpoint/model-files.js';
-import { resumeMoco } from '../../src/checkpoint/resume.js';
+import { resumeMoco } from '../../src/resume-moco.js';
 import { stratifiedSubset, type ImageSet } from '../../src/data/index.js';
 import { evaluateEncoder, type EncoderEvaluation } from '../../src/eval/baselines.js';
 import type { MocoEvent } from '../../src/events/moco-event.js';
 import { createMoco, type Moco } from '../../src/moco.js';
 import { attachKnnMonitor } from '../../src/eval/knn-monitor.js';
+import { workerThreadExecutor } from '../../src/node/index.js';
+import type { FitOptions } from '../../src/training/fit-options.js';
 import { useBackend, type BackendUsed } from './backend.js';
 import { CliError } from './cli-error.js';
 import { describeSet, loadData, parseDataSpec, type LoadedData } from './data-spec.js';
@@ -83,12 +85,12 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** fit's data-parallel options for `run.workers` (nothing for one thread). */
-function parallelOptions(run: RunConfig, io: CliIo): { workers?: number; workerPlugins?: string[] } {
+function parallelOptions(run: RunConfig, io: CliIo): Pick<FitOptions, 'workers' | 'workerPlugins' | 'workerExecutor'> {
   if (run.workers <= 1) return {};
   if (!io.pluginModules?.length) {
     throw new CliError(`workers: ${run.workers} trains in worker threads, which import the plugins by module; this host gave none (runCli's io.pluginModules; the tfjs-moco executable passes its own)`);
   }
-  return { workers: run.workers, workerPlugins: [...io.pluginModules] };
+  return { workers: run.workers, workerPlugins: [...io.pluginModules], workerExecutor: workerThreadExecutor };
 }
 
 export async function pretrainCommand(flags: PretrainFlags, io: CliIo): Promise<number> {
@@ -213,7 +215,7 @@ export async function resumeCommand(flags: ResumeFlags, io: CliIo): Promise<numb
   try {
     return await trainAndReport({ moco, record: { ...record, run, backend }, data, out, io, started, stopAfter: flags.stopAfter });
   } finally {
-    const backbone = moco.internals.backbone;
+    const backbone = moco.backbone;
     moco.dispose();
     backbone.dispose();
   }
@@ -278,7 +280,7 @@ async function trainAndReport(job: Job): Promise<number> {
     view.stop();
     const encoder = moco.exportEncoder();
     await saveModel(encoder, out);
-    const step = moco.internals.position.step;
+    const step = moco.position.step;
     let final: EncoderEvaluation | undefined;
     let finalNote: string | undefined;
     if (reason === 'stopped') {
@@ -295,7 +297,7 @@ async function trainAndReport(job: Job): Promise<number> {
         probe: run.evaluation.probe,
       });
       const baselines = (b: { randomInit: number | null; rawPixels: number | null }) => ({ randomInit: b.randomInit ?? NaN, rawPixels: b.rawPixels ?? NaN });
-      const epoch = moco.internals.position.epoch - 1;
+      const epoch = moco.position.epoch - 1;
       writeEvent({ type: 'evaluation', epoch, step, metric: 'final-knn', accuracy: final.knn.encoder, baselines: { ...baselines(final.knn), rawPixelsCentered: final.knn.rawPixelsCentered ?? NaN } });
       if (final.linear) writeEvent({ type: 'evaluation', epoch, step, metric: 'final-linear', accuracy: final.linear.encoder, baselines: baselines(final.linear) });
       await writeFile(join(out, RESULTS_FILE), JSON.stringify({ step, ...final }, null, 2) + '\n');

@@ -34,7 +34,7 @@ export const runConfigSchema = z
       .object({
         name: z.enum(MODEL_NAMES).default('small-convnet'),
         width: positiveInt.optional(),
-        // Default 1, the seed the recorded default runs used (seed 0 works too: see tfjsSeed in src/training/random.ts).
+        // Default 1, the seed the recorded default runs used (seed 0 works too: see tfjsSeed in src/random/random.ts).
         seed: z.number().int().min(0).default(1),
       })
       .strict()
@@ -55,7 +55,7 @@ export const runConfigSchema = z
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
     backend: z.enum(BACKEND_NAMES).default('auto'),
     /**
-     * Threads to train on (data parallel: each computes a share of every batch, src/parallel/). The wasm
+     * Threads to train on (data parallel: each computes a share of every batch, src/node/execution/). The wasm
      * backend runs one thread in Node, so this is how a run uses more cores. Default 1.
      */
     workers: z.number().int().min(1).max(64).default(1),

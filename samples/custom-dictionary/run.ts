@@ -61,7 +61,7 @@ export async function run(options: { epochs?: number; stepsPerEpoch?: number; lo
     },
   });
   moco.events$.subscribe((e) => log(describe(e)));
-  const queue = moco.internals.strategies.dictionary as OwnImageQueue;
+  const queue = moco.strategies.dictionary as OwnImageQueue;
   await moco.fit(randomImages(12), { epochs: options.epochs ?? 3, batchSize: 4, stepsPerEpoch: options.stepsPerEpoch });
   log(`images of the stored keys: ${Array.from(queue.storedOwners.dataSync()).join(' ')}`);
   moco.dispose();

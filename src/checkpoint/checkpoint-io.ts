@@ -5,7 +5,7 @@
 // (atomic), and only then removes the previous data file and any leftovers. A crash at any moment therefore
 // leaves manifest.json pointing at a complete data file: the previous checkpoint or the new one.
 import * as tf from '@tensorflow/tfjs-core';
-import type { MocoTrainer } from '../training/moco-trainer.js';
+import type { Checkpointable } from '../training/training-state.js';
 import { CHECKPOINT_FORMAT, CheckpointError, MANIFEST_FILE, checkpointManifestSchema, type CheckpointManifest } from './checkpoint-format.js';
 import { joinPath, nonce, resolveFs, writeFileAtomic, type CheckpointFs } from './checkpoint-fs.js';
 import { captureState, restoreState } from './checkpoint-state.js';
@@ -38,15 +38,10 @@ const isDataFile = (name: string) => /^data-[A-Za-z0-9]+\.bin$/.test(name);
 const isTemporary = (name: string) => name.startsWith(`${MANIFEST_FILE}.tmp-`);
 
 /** Save the run's complete state into `dir` (created if needed), replacing the checkpoint there atomically. */
-export async function writeCheckpoint(trainer: MocoTrainer, dir: string, options: SaveCheckpointOptions = {}): Promise<CheckpointInfo> {
+export async function writeCheckpoint(run: Checkpointable, dir: string, options: SaveCheckpointOptions = {}): Promise<CheckpointInfo> {
   const fs = await resolveFs(options.fs);
-  const captured = await captureState(trainer, options.metadata);
-  let encoded: { data: ArrayBuffer; specs: tf.io.WeightsManifestEntry[] };
-  try {
-    encoded = await tf.io.encodeWeights(captured.tensors);
-  } finally {
-    tf.dispose(captured.temporaries);
-  }
+  const captured = await captureState(run, options.metadata);
+  const encoded = await tf.io.encodeWeights(captured.tensors);
   const data = new Uint8Array(encoded.data);
   const dataFile = `data-${nonce()}.bin`;
   const manifest: CheckpointManifest = {
@@ -123,8 +118,8 @@ export async function readCheckpoint(dir: string, options: { fs?: Partial<Checkp
 }
 
 /** Read a checkpoint and put its state into the run (whose config must match). */
-export async function loadCheckpointInto(trainer: MocoTrainer, source: string | LoadedCheckpoint, options: { fs?: Partial<CheckpointFs> } = {}): Promise<CheckpointManifest> {
+export async function loadCheckpointInto(run: Checkpointable, source: string | LoadedCheckpoint, options: { fs?: Partial<CheckpointFs> } = {}): Promise<CheckpointManifest> {
   const loaded = typeof source === 'string' ? await readCheckpoint(source, options) : source;
-  await restoreState(trainer, loaded.manifest, loaded.tensors, loaded.path);
+  await restoreState(run, loaded.manifest, loaded.tensors, loaded.path);
   return loaded.manifest;
 }

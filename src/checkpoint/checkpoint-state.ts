@@ -1,76 +1,48 @@
 // Between a live run and a checkpoint: which tensors and numbers make up "everything needed to continue as if
 // never stopped", and how to put them back. Pure tfjs; the file side is in checkpoint-io.ts.
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
-import { STRATEGY_FAMILIES, type StrategyFamily } from '../registry/strategy-family.js';
+import type { StrategyFamily } from '../registry/strategy-family.js';
 import type { StrategyState } from '../strategies/step-context.js';
-import type { MocoTrainer } from '../training/moco-trainer.js';
+import type { Checkpointable, NamedWeight, TrainingState } from '../training/training-state.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointError, type CheckpointManifest } from './checkpoint-format.js';
-
-/** A strategy that can save and restore its state (every dictionary; an update rule optionally; any other). */
-interface Stateful {
-  readonly id: string;
-  state?(): StrategyState;
-  loadState?(state: StrategyState): void;
-}
 
 /** The manifest without its `tensors` file fields, plus the tensors to store. */
 export interface CapturedState {
   manifest: Omit<CheckpointManifest, 'tensors'>;
+  /** The run's own tensors (read them, do not keep them). */
   tensors: { name: string; tensor: tf.Tensor }[];
-  /** Tensors made for the capture (not owned by the run): dispose after encoding. */
-  temporaries: tf.Tensor[];
 }
 
-/**
- * Collect the run's state. Builds the encoders first if no fit has run yet, so a checkpoint can be taken
- * at any time. Nothing of the run is copied: the tensors listed are the run's own (read them, do not keep them).
- */
-export async function captureState(trainer: MocoTrainer, metadata: Record<string, unknown> = {}): Promise<CapturedState> {
-  await trainer.build();
+/** The run's state (a snapshot; the encoders are built first if no fit has run yet) in checkpoint form. */
+export async function captureState(run: Checkpointable, metadata: Record<string, unknown> = {}): Promise<CapturedState> {
+  const state = await run.snapshot();
   const tensors: { name: string; tensor: tf.Tensor }[] = [];
-  const temporaries: tf.Tensor[] = [];
-  const query = trainer.query.weights;
-  query.forEach((w, i) => tensors.push({ name: `query/${i}`, tensor: w.read() }));
-  const key = trainer.key?.weights;
-  key?.forEach((w, i) => tensors.push({ name: `key/${i}`, tensor: w.read() }));
-
-  // [iterations, accumulator 0, 1, ...]; the accumulators exist only after the first step (tfjs makes them lazily).
-  const optimizerWeights = await trainer.optimizer.getWeights();
-  const [iterationsEntry, ...accumulators] = optimizerWeights;
-  temporaries.push(iterationsEntry.tensor);
-  const iterations = (await iterationsEntry.tensor.data())[0];
-  accumulators.forEach((a, i) => tensors.push({ name: `optimizer/${i}`, tensor: a.tensor }));
-
+  state.encoders.query.forEach((w, i) => tensors.push({ name: `query/${i}`, tensor: w.tensor }));
+  state.encoders.key?.forEach((w, i) => tensors.push({ name: `key/${i}`, tensor: w.tensor }));
+  state.optimizer.accumulators.forEach((a, i) => tensors.push({ name: `optimizer/${i}`, tensor: a }));
   const strategies: CheckpointManifest['strategies'] = {};
-  for (const family of STRATEGY_FAMILIES) {
-    const s = trainer.strategies[family] as Stateful;
-    // The dictionary has no state before setup (the first fit): nothing to save yet.
-    if (family === 'dictionary' && !trainer.dictionaryIsReady) continue;
-    if (typeof s.state !== 'function') continue;
-    const state = s.state();
-    const names = Object.keys(state.tensors);
-    for (const name of names) tensors.push({ name: `strategy/${family}/${name}`, tensor: state.tensors[name] });
-    strategies[family] = { id: s.id, values: { ...state.values }, tensors: names };
+  for (const [family, saved] of Object.entries(state.strategies)) {
+    const names = Object.keys(saved.state.tensors);
+    for (const name of names) tensors.push({ name: `strategy/${family}/${name}`, tensor: saved.state.tensors[name] });
+    strategies[family] = { id: saved.id, values: { ...saved.state.values }, tensors: names };
   }
-
-  const backbone = trainer.backbone;
+  const { position, optimizer } = state;
   const manifest: CapturedState['manifest'] = {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
     createdAt: new Date().toISOString(),
-    config: plain(trainer.fullConfig) as Record<string, unknown>,
-    plan: trainer.plan ? (plain(trainer.plan) as CheckpointManifest['plan']) : null,
-    position: { epoch: trainer.position.epoch, stepInEpoch: trainer.position.stepInEpoch, step: trainer.position.step },
-    random: { state: trainer.random.getState() },
-    dictionarySetup: trainer.dictionarySetup ? (plain(trainer.dictionarySetup) as CheckpointManifest['dictionarySetup']) : null,
-    backbone: { name: backbone.name, topology: plain(backbone.toJSON(null, false)) },
-    encoders: { query: query.map((w) => w.originalName), key: key ? key.map((w) => w.originalName) : null },
-    optimizer: { className: trainer.optimizer.getClassName(), iterations, accumulators: accumulators.length },
+    config: plain(run.config) as Record<string, unknown>,
+    plan: state.plan ? (plain(state.plan) as CheckpointManifest['plan']) : null,
+    position: { epoch: position.epoch, stepInEpoch: position.stepInEpoch, step: position.step },
+    random: { state: state.randomState },
+    dictionarySetup: state.dictionarySetup ? (plain(state.dictionarySetup) as CheckpointManifest['dictionarySetup']) : null,
+    backbone: { name: run.backbone.name, topology: plain(run.backbone.toJSON(null, false)) },
+    encoders: { query: state.encoders.query.map((w) => w.name), key: state.encoders.key ? state.encoders.key.map((w) => w.name) : null },
+    optimizer: { className: optimizer.className, iterations: optimizer.iterations, accumulators: optimizer.accumulators.length },
     strategies,
     metadata: plain(metadata) as Record<string, unknown>,
   };
-  return { manifest, tensors, temporaries };
+  return { manifest, tensors };
 }
 
 /**
@@ -78,69 +50,43 @@ export async function captureState(trainer: MocoTrainer, metadata: Record<string
  * run's config must be the checkpoint's (resumeMoco creates it so). `tensors` are the decoded tensors by
  * name; they are disposed here.
  */
-export async function restoreState(trainer: MocoTrainer, manifest: CheckpointManifest, tensors: tf.NamedTensorMap, where: string): Promise<void> {
+export async function restoreState(run: Checkpointable, manifest: CheckpointManifest, tensors: tf.NamedTensorMap, where: string): Promise<void> {
   try {
-    const diff = firstDifference(plain(trainer.fullConfig), manifest.config, '');
+    const diff = firstDifference(plain(run.config), manifest.config, '');
     if (diff !== undefined) {
       throw new CheckpointError(where, `written by a run with a different config (${diff}); create the run from the checkpoint's config (resumeMoco does)`);
     }
-    await trainer.build();
     const take = (name: string): tf.Tensor => {
       const t = tensors[name];
       if (!t) throw new CheckpointError(where, `tensor '${name}' is missing from the data file`);
       return t;
     };
-    const setModel = (role: 'query' | 'key', model: tfl.LayersModel, names: string[]) => {
-      if (names.length !== model.weights.length) {
-        throw new CheckpointError(where, `the ${role} encoder has ${model.weights.length} weights, the checkpoint ${names.length}: not the same backbone or head`);
-      }
-      const values = names.map((_, i) => take(`${role}/${i}`));
-      model.weights.forEach((w, i) => {
-        if (!tf.util.arraysEqual(w.shape as number[], values[i].shape)) {
-          throw new CheckpointError(where, `${role} weight ${i} '${w.originalName}' has shape [${w.shape}], the checkpoint's '${names[i]}' [${values[i].shape}]`);
-        }
-      });
-      model.setWeights(values);
-    };
-    setModel('query', trainer.query, manifest.encoders.query);
-    if (trainer.key) {
-      if (!manifest.encoders.key) throw new CheckpointError(where, 'the run has a key encoder, the checkpoint none');
-      setModel('key', trainer.key, manifest.encoders.key);
-    }
-
-    // Optimizer: replace any accumulators by the saved ones (same order: the trainable weights').
-    const current = await trainer.optimizer.getWeights();
-    tf.dispose(current.map((w) => w.tensor));
-    const trainable = trainer.trainableVariables;
-    const n = manifest.optimizer.accumulators;
-    if (n !== 0 && n !== trainable.length) {
-      throw new CheckpointError(where, `${n} optimizer accumulators for ${trainable.length} trainable weights`);
-    }
-    const iterations = tf.scalar(manifest.optimizer.iterations, 'int32');
-    const accumulators = Array.from({ length: n }, (_, i) => ({ name: `${trainable[i].name}/momentum`, tensor: take(`optimizer/${i}`) }));
-    await trainer.optimizer.setWeights([{ name: 'iter', tensor: iterations }, ...accumulators]);
-    iterations.dispose();
-
-    // Strategies: the dictionary is set up as it was (that draws from the generator, restored below), then loaded.
-    for (const family of STRATEGY_FAMILIES) {
-      const saved = manifest.strategies[family];
-      if (!saved) continue;
-      const s = trainer.strategies[family as StrategyFamily] as Stateful;
-      if (s.id !== saved.id) throw new CheckpointError(where, `${family} strategy is '${s.id}', the checkpoint's '${saved.id}'`);
-      if (typeof s.loadState !== 'function') throw new CheckpointError(where, `${family} strategy '${s.id}' cannot load state`);
-      if (family === 'dictionary' && !trainer.dictionaryIsReady) {
-        if (!manifest.dictionarySetup) throw new CheckpointError(where, 'dictionary state without its setup');
-        trainer.prepareDictionary(manifest.dictionarySetup, () => undefined);
-      }
+    const weights = (role: 'query' | 'key', names: string[]): NamedWeight[] => names.map((name, i) => ({ name, tensor: take(`${role}/${i}`) }));
+    const strategies: TrainingState['strategies'] = {};
+    for (const [family, saved] of Object.entries(manifest.strategies)) {
       const state: StrategyState = { tensors: {}, values: { ...saved.values } };
       for (const name of saved.tensors) state.tensors[name] = take(`strategy/${family}/${name}`);
-      s.loadState(state);
+      strategies[family as StrategyFamily] = { id: saved.id, state };
     }
-
-    trainer.random.setState(manifest.random.state);
-    Object.assign(trainer.position, manifest.position, { randomState: manifest.random.state });
-    if (manifest.plan) trainer.plan = { ...manifest.plan };
-    trainer.exportInto(trainer.backbone);
+    const state: TrainingState = {
+      plan: manifest.plan ?? undefined,
+      position: manifest.position,
+      randomState: manifest.random.state,
+      dictionarySetup: manifest.dictionarySetup ?? undefined,
+      encoders: { query: weights('query', manifest.encoders.query), key: manifest.encoders.key ? weights('key', manifest.encoders.key) : undefined },
+      optimizer: {
+        className: manifest.optimizer.className,
+        iterations: manifest.optimizer.iterations,
+        accumulators: Array.from({ length: manifest.optimizer.accumulators }, (_, i) => take(`optimizer/${i}`)),
+      },
+      strategies,
+    };
+    try {
+      await run.restore(state);
+    } catch (err) {
+      if (err instanceof CheckpointError) throw err;
+      throw new CheckpointError(where, err instanceof Error ? err.message : String(err), { cause: err });
+    }
   } finally {
     tf.dispose(Object.values(tensors));
   }

@@ -6,7 +6,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import * as tfd from '@tensorflow/tfjs-data';
 import { imageSetToDataset, type ImageElement, type ImageSet } from '../data/image-set.js';
 import { mixSeed } from '../data/seeded-random.js';
-import type { EpochAwareDataset } from '../training/moco-trainer.js';
+import type { EpochAwareDataset } from '../training/epoch-task.js';
 
 class EpochDataset<T extends tf.TensorContainer> extends tfd.Dataset<T> implements EpochAwareDataset {
   override readonly size: number;

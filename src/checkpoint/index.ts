@@ -10,6 +10,5 @@ export {
   type LoadedCheckpoint,
   type SaveCheckpointOptions,
 } from './checkpoint-io.js';
-export { resumeMoco, type ResumeMocoOptions } from './resume.js';
 export { MODEL_JSON, WEIGHTS_BIN, loadModel, readModelArtifacts, saveModel, type ModelFilesOptions } from './model-files.js';
 export { epochDataset, resumableImageDataset, type ResumableImageDatasetOptions } from './epoch-dataset.js';

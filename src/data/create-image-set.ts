@@ -1,4 +1,26 @@
-import type { ImageSet } from './image-set.js';
+// An image set in memory (the ImageSet record) and its validating constructor, which every loader goes through.
+/**
+ * An in-memory image set: uint8 pixels, NHWC, row-major.
+ *
+ * Pixels stay uint8 in memory (Fashion-MNIST: 55 MB instead of 220 MB as float32) and become float32 in [0,1]
+ * only when a batch is turned into a tensor.
+ */
+export interface ImageSet {
+  /** e.g. 'fashion-mnist/train' or the path it came from. */
+  readonly name: string;
+  /**
+   * count*height*width*channels bytes. May be a view into a larger buffer (a cached set shares one file
+   * buffer): use the array itself, or its byteOffset/byteLength, never `images.buffer` alone.
+   */
+  readonly images: Uint8Array;
+  readonly count: number;
+  readonly height: number;
+  readonly width: number;
+  readonly channels: number;
+  /** Length count, when known. */
+  readonly labels?: Int32Array;
+  readonly classNames?: readonly string[];
+}
 
 /**
  * Checks that the fields of an image set agree (pixel count, label count, class indices) and returns a

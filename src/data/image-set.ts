@@ -1,33 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfd from '@tensorflow/tfjs-data';
-import { createImageSet } from './create-image-set.js';
+import { createImageSet, type ImageSet } from './create-image-set.js';
 import { mixSeed, randomSeed, shuffledIndices, shuffleInPlace } from './seeded-random.js';
 
 // Re-exported so that the whole ImageSet contract is importable from this file.
-export { createImageSet };
-
-/**
- * An in-memory image set: uint8 pixels, NHWC, row-major.
- *
- * Pixels stay uint8 in memory (Fashion-MNIST: 55 MB instead of 220 MB as float32) and become float32 in [0,1]
- * only when a batch is turned into a tensor.
- */
-export interface ImageSet {
-  /** e.g. 'fashion-mnist/train' or the path it came from. */
-  readonly name: string;
-  /**
-   * count*height*width*channels bytes. May be a view into a larger buffer (a cached set shares one file
-   * buffer): use the array itself, or its byteOffset/byteLength, never `images.buffer` alone.
-   */
-  readonly images: Uint8Array;
-  readonly count: number;
-  readonly height: number;
-  readonly width: number;
-  readonly channels: number;
-  /** Length count, when known. */
-  readonly labels?: Int32Array;
-  readonly classNames?: readonly string[];
-}
+export { createImageSet, type ImageSet };
 
 /** One unbatched element: an HWC float32 image in [0,1] and its position in the set (int32 scalar). */
 export type ImageElement = { xs: tf.Tensor3D; index: tf.Scalar };

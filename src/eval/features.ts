@@ -1,7 +1,7 @@
 // Frozen-feature extraction: the representation that kNN and the linear probe evaluate (MoCo, He et al. 2020,
 // §4.1 evaluates the frozen, globally pooled backbone features, not the projection head).
 import * as tf from '@tensorflow/tfjs-core';
-import { l2Normalize } from '../training/l2-normalize.js';
+import { l2Normalize } from '../math/l2-normalize.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ImageSet } from '../data/image-set.js';
 

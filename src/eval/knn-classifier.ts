@@ -4,7 +4,7 @@
 // exp(sim/τ), and the class with the largest summed weight wins. It needs no training, so it is cheap enough to
 // run during pretraining, and it measures exactly what the contrastive loss shapes: angular neighbourhoods.
 import * as tf from '@tensorflow/tfjs-core';
-import { l2Normalize } from '../training/l2-normalize.js';
+import { l2Normalize } from '../math/l2-normalize.js';
 
 export interface KnnOptions {
   /** Neighbours that vote; default 200 (Wu et al. 2018, the MoCo CIFAR demo). Clamped to the train size. */

@@ -8,7 +8,7 @@ import { freshCopy } from './baselines.js';
 import { extractFeatures, rawPixelFeatures, type LabeledImages } from './features.js';
 import { knnAccuracy } from './knn-classifier.js';
 import type { Moco } from '../moco.js';
-import type { EpochTaskContext } from '../training/moco-trainer.js';
+import type { EpochTaskContext } from '../training/epoch-task.js';
 
 export interface KnnMonitorOptions {
   /** Evaluate after every `every`-th epoch (and after the last one). */
@@ -69,7 +69,7 @@ export function attachKnnMonitor(moco: Moco, options: KnnMonitorOptions): KnnMon
   const computeBaselines = async () => {
     const out: Record<string, number> = {};
     out.rawPixels = await score(rawPixelFeatures(options.train), rawPixelFeatures(options.test));
-    const fresh = await freshCopy(moco.internals.backbone);
+    const fresh = await freshCopy(moco.backbone);
     try {
       out.randomInit = await encoderScore(fresh);
     } finally {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Random } from '../index.js';
+import type { Random } from '../random/random.js';
 import { applyToSome, assertGrayOrRgb, coinFlips, perImage, spreadPerImage, uniform } from './per-image.js';
 import { grayscale, toLuma } from './random-grayscale.js';
 import { hcvToRgb, rgbToHcv } from './rgb-hsv.js';

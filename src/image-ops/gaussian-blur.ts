@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Random } from '../index.js';
+import type { Random } from '../random/random.js';
 import { coinFlips, uniform } from './per-image.js';
 
 /**

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Random } from '../index.js';
+import type { Random } from '../random/random.js';
 
 /**
  * Per-image randomness for batched augmentation: a few numbers per image drawn on the host from the

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Random } from '../index.js';
+import type { Random } from '../random/random.js';
 import { applyToSome, assertGrayOrRgb, coinFlips } from './per-image.js';
 
 /** ITU-R 601-2 luma weights for R, G, B (PIL's convert('L'); torchvision uses 0.2989/0.587/0.114). */

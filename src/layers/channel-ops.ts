@@ -5,7 +5,7 @@
 //    wants the reduced axes innermost); XNNPACK's average pooling reduces in place, channels-last;
 //  - a broadcast multiply by a [C] vector takes wasm's generic broadcasting path; a 1x1 depthwise
 //    convolution with bias (XNNPACK) does scale and shift in one pass.
-// Measured on wasm, one thread, [128,32,32,16] (`.scratch`-style micro-benchmark, median of 20):
+// Measured on wasm, one thread, [128,32,32,16] (a micro-benchmark of the op alone, median of 20):
 // mean 3.4 ms vs pooled 0.23-0.35 ms; x·s + t as mul+add 4.2 ms vs depthwise 0.45-0.6 ms. On the
 // cpu backend the depthwise affine is also faster (28 vs 46 ms) but pooling is not (7.3 vs 5.2 ms),
 // so pooling is used on wasm only. Results agree with tf.mean to float32 rounding (≤1e-5 relative).

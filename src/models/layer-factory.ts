@@ -1,7 +1,7 @@
 // Layer constructors shared by the encoders: conv (no bias) → BatchNorm → ReLU, with PyTorch-like settings, so a
 // network built here behaves like the PyTorch reference code MoCo and its CIFAR demos are written in.
 import * as tfl from '@tensorflow/tfjs-layers';
-import { tfjsSeed } from '../training/random.js';
+import { tfjsSeed } from '../random/random.js';
 
 /**
  * BatchNorm momentum in the Keras/tfjs convention (weight of the old running value): 0.9 here is PyTorch's

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { Random } from '../training/random.js';
+import type { Random } from '../random/random.js';
 
 /** Where the run is, as every strategy sees it during a step. */
 export interface StepContext {
@@ -7,7 +7,10 @@ export interface StepContext {
   readonly epoch: number;
   /** 0-based global step (optimizer updates so far). */
   readonly step: number;
-  /** Fraction of training done, in [0, 1]; 0 when the length of the run is unknown. */
+  /**
+   * Fraction of training done, in [0, 1]: step / total steps when the run's length is known, else epoch / epochs
+   * (whole epochs done, so it moves once per epoch).
+   */
   readonly progress: number;
   /** The run's seeded random generator; strategies draw from it so a run repeats exactly. */
   readonly random: Random;

@@ -46,8 +46,8 @@ test.serial('a save interrupted mid-write, or a process killed mid-save, leaves 
     await writeFile(join(dir.path, 'data-killed0.bin'), new Uint8Array(100));
     await writeFile(join(dir.path, 'manifest.json.tmp-killed0'), '{"format": "tfjs-moco-check');
     const resumed = await resumeMoco(dir.path, { plugins: builtinPlugins, backbone: fixedBackbone('at') });
-    t.like(resumed.internals.position, { epoch: 1, step: 2 });
-    const resumedBackbone = resumed.internals.backbone;
+    t.like(resumed.position, { epoch: 1, step: 2 });
+    const resumedBackbone = resumed.backbone;
     resumed.dispose();
     resumedBackbone.dispose();
 
@@ -76,7 +76,7 @@ test.serial('damaged, missing or foreign checkpoints are refused with the path a
     // Another config: refused, naming the field.
     const other = createMoco({ backbone: fixedBackbone('dm'), plugins: builtinPlugins, config: { ...config, dictionary: { size: 12 } } });
     await t.throwsAsync(other.loadCheckpoint(dir.path), { instanceOf: CheckpointError, message: /different config \(dictionary\.size: 12 in this run vs 8 in the checkpoint\)/ });
-    const otherBackbone = other.internals.backbone;
+    const otherBackbone = other.backbone;
     other.dispose();
     otherBackbone.dispose();
 

@@ -35,15 +35,15 @@ export function fixedBackbone(name: string): tfl.LayersModel {
 /** Every number of the run's state, as plain arrays: encoders, optimizer accumulators, dictionary. */
 export async function snapshot(moco: Moco): Promise<Record<string, Float32Array | Int32Array>> {
   const out: Record<string, Float32Array | Int32Array> = {};
-  const t = moco.internals;
-  t.query.weights.forEach((w, i) => (out[`query/${i}`] = w.read().dataSync() as Float32Array));
-  t.key?.weights.forEach((w, i) => (out[`key/${i}`] = w.read().dataSync() as Float32Array));
-  const opt = await t.optimizer.getWeights();
+  const step = moco.trainingStep!;
+  moco.queryEncoder!.weights.forEach((w, i) => (out[`query/${i}`] = w.read().dataSync() as Float32Array));
+  moco.keyEncoder?.weights.forEach((w, i) => (out[`key/${i}`] = w.read().dataSync() as Float32Array));
+  const opt = await step.networks.optimizer.getWeights();
   opt.forEach((w, i) => (out[`optimizer/${i}`] = w.tensor.dataSync() as Float32Array));
   opt[0].tensor.dispose();
-  const state = t.strategies.dictionary.state();
+  const state = moco.strategies.dictionary.state();
   for (const [k, v] of Object.entries(state.tensors)) out[`dictionary/${k}`] = v.dataSync() as Float32Array;
-  t.backbone.weights.forEach((w, i) => (out[`backbone/${i}`] = w.read().dataSync() as Float32Array));
+  moco.backbone.weights.forEach((w, i) => (out[`backbone/${i}`] = w.read().dataSync() as Float32Array));
   return out;
 }
 

@@ -21,7 +21,7 @@ test.serial('resume: N/2 steps, checkpoint, dispose, resume from disk, N/2 more 
     let before = tf.memory().numTensors;
     const throwaway = fixedBackbone('ck');
     const probe = createMoco({ backbone: throwaway, plugins: builtinPlugins, config });
-    await probe.internals.build();
+    await probe.build();
     probe.dispose();
     throwaway.dispose();
     const runOverhead = tf.memory().numTensors - before;
@@ -57,8 +57,8 @@ test.serial('resume: N/2 steps, checkpoint, dispose, resume from disk, N/2 more 
     // C: a fresh run from disk (a new backbone with other weights: all of them come from the checkpoint).
     before = tf.memory().numTensors;
     const c = await resumeMoco(dir.path, { plugins: builtinPlugins });
-    t.like(c.internals.position, { epoch: 1, stepInEpoch: 1, step: 4 });
-    t.deepEqual(c.internals.plan, { epochs: 3, batchSize: 4, stepsPerEpoch: 3, datasetSize: 10, totalSteps: 9 });
+    t.like(c.position, { epoch: 1, stepInEpoch: 1, step: 4 });
+    t.deepEqual(c.plan, { epochs: 3, batchSize: 4, stepsPerEpoch: 3, datasetSize: 10, totalSteps: 9 });
     const events: MocoEvent[] = [];
     c.events$.subscribe((e) => events.push(e));
     await c.fit(data(), fitOptions);
@@ -70,7 +70,7 @@ test.serial('resume: N/2 steps, checkpoint, dispose, resume from disk, N/2 more 
     t.log(`max |loss diff| ${lossDiff}, max |weight diff| ${weightDiff} (query, key, optimizer, queue, backbone)`);
     t.true(lossDiff <= 1e-6, `losses differ by ${lossDiff}`);
     t.true(weightDiff <= 1e-6, `weights differ by ${weightDiff}`);
-    const backboneC = c.internals.backbone;
+    const backboneC = c.backbone;
     c.dispose();
     backboneC.dispose();
     t.is(tf.memory().numTensors - before, runOverhead, 'loading a checkpoint leaves nothing behind beyond what any run does');
@@ -136,7 +136,7 @@ test.serial('stop() at an epoch\'s last step still ends the epoch (event, tasks,
       moco.addEpochTask(() => void seen.push('task'));
       await moco.fit(data(), { epochs: 2, batchSize: 4, checkpointDir: dir.path });
       t.deepEqual(seen.slice(-5), ['step', 'epoch-ended', 'task', 'checkpoint-saved', `run-ended ${reason}`]);
-      t.like(moco.internals.position, position);
+      t.like(moco.position, position);
       moco.dispose();
       backbone.dispose();
     }

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { maxAbsDiff, useCpu } from '../helpers/tf.js';
 import { extractFeatures, pixelMean, rawPixelFeatures, type LabeledImages } from '../../src/eval/features.js';
-import { l2Normalize } from '../../src/training/l2-normalize.js';
+import { l2Normalize } from '../../src/math/l2-normalize.js';
 
 test.before(async () => {
   await useCpu();

@@ -75,8 +75,8 @@ test('the trainer\'s query encoder reads its images through InputConv2D; the exp
   const backbone = tinyBackbone(8, 1, 4, 'tiny', 3);
   const moco = createMoco({ backbone, plugins: builtinPlugins, config: { seed: 3, head: { dim: 8 }, dictionary: { size: 16 } } });
   await moco.fit(randomImages(8, 8, 1, 3), { epochs: 1, batchSize: 8 });
-  t.is(moco.internals.query.getLayer('tiny_c1').getClassName(), 'MocoInputConv2D');
-  t.is(moco.internals.query.getLayer('tiny_c2').getClassName(), 'Conv2D');
+  t.is(moco.queryEncoder!.getLayer('tiny_c1').getClassName(), 'MocoInputConv2D');
+  t.is(moco.queryEncoder!.getLayer('tiny_c2').getClassName(), 'Conv2D');
   t.is(moco.exportEncoder().getLayer('tiny_c1').getClassName(), 'Conv2D');
   moco.dispose();
 });

@@ -63,7 +63,7 @@ export function resolveFashionMnistDir(from: string | URL = import.meta.url): st
  *
  * The package stores each class as JSON (`src/clothes/<label>.json`, 7,000 images each, ~149 MB in all, plus
  * two empty entries in 0.json that are dropped). The fixed split: per class, the LAST 1,000 images are test and
- * the rest train, the split of the project's reference measurements (notes/fmnist-reference.md). Both sets are
+ * the rest train, the split every Fashion-MNIST measurement of this project uses. Both sets are
  * ordered by class, then by position in the package: shuffle before training.
  *
  * The first call converts the JSON once into a compact uint8 cache (`fashion-mnist.bin` in the cache folder,

@@ -42,18 +42,18 @@ test.serial('in training, the key encoder starts as a copy, gets no gradient, an
     plugins: builtinPlugins,
     config: { dictionary: { size: 16 }, update: { momentum: 1 }, normalization: { groups: 2 }, optimizer: { learningRate: 0.1 } },
   });
-  await moco.internals.build();
+  await moco.build();
   const trainableQuery0 = moco.queryEncoder!.trainableWeights.map((w) => Array.from(w.read().dataSync()));
   const key = moco.keyEncoder!;
-  const keyTrainable0 = moco.internals.weightPairs.map((p) => Array.from(p.key.dataSync()));
+  const keyTrainable0 = moco.trainingStep!.networks.weightPairs.map((p) => Array.from(p.key.dataSync()));
   t.deepEqual(keyTrainable0, trainableQuery0, 'the key encoder starts as an exact copy');
   t.is(key.trainableWeights.length, 0, 'the key encoder is not trainable');
   const movingMean = () => Array.from(key.getLayer('emak_bn1').getWeights()[2].dataSync());
   const mm0 = movingMean();
   await moco.fit(randomImages(8), { epochs: 2, batchSize: 4 });
-  const keyTrainable1 = moco.internals.weightPairs.map((p) => Array.from(p.key.dataSync()));
+  const keyTrainable1 = moco.trainingStep!.networks.weightPairs.map((p) => Array.from(p.key.dataSync()));
   t.deepEqual(keyTrainable1, keyTrainable0, 'optimizer steps never touched the key encoder');
-  const queryMoved = moco.internals.weightPairs.some((p) => Array.from(p.query.dataSync()).some((v, i) => v !== Array.from(p.key.dataSync())[i]));
+  const queryMoved = moco.trainingStep!.networks.weightPairs.some((p) => Array.from(p.query.dataSync()).some((v, i) => v !== Array.from(p.key.dataSync())[i]));
   t.true(queryMoved, 'the query encoder did train');
   t.notDeepEqual(movingMean(), mm0, 'the key encoder updates its own BatchNorm moving statistics');
   moco.dispose();

@@ -92,7 +92,7 @@ test.serial('the same seed repeats a run exactly', async (t) => {
     const backbone = tinyBackbone(8, 1, 4, 'seed');
     backbone.setWeights(weights);
     const moco = createMoco({ backbone, plugins: builtinPlugins, config: { ...small, seed: 7 } });
-    await moco.internals.build();
+    await moco.build();
     const losses: number[] = [];
     moco.on('step').subscribe((e) => losses.push(e.loss));
     await moco.fit(randomImages(12), { epochs: 1, batchSize: 4 });

@@ -1,22 +1,11 @@
-// Data-parallel training over worker threads: the paper's multi-GPU setting (He et al. 2020, Sec. 3.3 and
-// Appendix A: batch 256 over 8 GPUs, BatchNorm per GPU) on the cores of one machine.
-//
-// Why workers: the wasm backend runs one thread in Node (tfjs turns its threads off there), so a second core
-// is only reachable with a second backend, in a worker thread. The run's thread is one worker of the group;
-// each other worker holds a replica (replica-worker.ts) made from the run's state (the checkpoint capture).
-// Every step the batch is split into one share per worker; each computes its share's loss and gradients,
-// this thread sums them in share order and applies the update, and sends the summed gradients and the keys
-// to the replicas, which apply the very same update. The trainable state stays identical everywhere, and a
-// step equals the one-thread step with `microBatch` = batch/workers (same shares, same sums, same order).
-// Shuffle BN (a normalization with `shufflesKeys`) shuffles the key batch across the workers first, as the
-// paper does across GPUs (MocoTrainer.keysShuffledAcrossWorkers). What differs from one thread: draws a
-// strategy makes inside a share (a memory bank's sample) come from each worker's own generator, and
-// BatchNorm's moving statistics are this thread's share's (as PyTorch's DistributedDataParallel keeps rank 0's
-// buffers).
+// The worker threads of a data-parallel fit (worker-executor.ts runs the steps on them): starting them from the
+// run's state, asking each for its part of a step, and closing them. Each thread holds a replica of the run
+// (replica-worker.ts) with its own backend: the wasm backend runs one thread in Node (tfjs turns its threads off
+// there), so a second core is only reachable with a second backend, in a worker thread.
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import { captureState } from '../checkpoint/checkpoint-state.js';
-import type { MocoTrainer } from '../training/moco-trainer.js';
+import { captureState } from '../../checkpoint/checkpoint-state.js';
+import type { Checkpointable } from '../../training/training-state.js';
 import { toHost, type FromReplica, type HostTensor, type ToReplica } from './replica-messages.js';
 
 type ShareDone = Extract<FromReplica, { type: 'share-done' }>;
@@ -106,16 +95,13 @@ export class ReplicaGroup {
 
   /**
    * Start `workers − 1` replica threads with the run's current state (call it at a step boundary, with the
-   * dictionary set up). `pluginModules`: module specifiers exporting the run's plugins, which the workers import.
+   * dictionary set up). `pluginModules`: module specifiers exporting the run's plugins, which the workers import;
+   * `microBatch`: the largest forward/backward pass a replica makes.
    */
-  static async start(trainer: MocoTrainer, workers: number, pluginModules: readonly string[]): Promise<ReplicaGroup> {
-    const captured = await captureState(trainer);
+  static async start(run: Checkpointable, workers: number, pluginModules: readonly string[], microBatch: number): Promise<ReplicaGroup> {
+    const captured = await captureState(run);
     const tensors: Record<string, HostTensor> = {};
-    try {
-      for (const { name, tensor } of captured.tensors) tensors[name] = toHost(tensor);
-    } finally {
-      tf.dispose(captured.temporaries);
-    }
+    for (const { name, tensor } of captured.tensors) tensors[name] = toHost(tensor);
     const { entry, tsx } = workerEntry();
     const replicas = Array.from({ length: workers - 1 }, (_, i) => {
       const rank = i + 1;
@@ -128,6 +114,7 @@ export class ReplicaGroup {
         rank,
         pluginModules: [...pluginModules],
         backend: tf.getBackend(),
+        microBatch,
         manifest: captured.manifest,
         tensors,
       });

@@ -1,7 +1,7 @@
-// The messages between a run and its replica workers (data-parallel training, replica-group.ts), and the
+// The messages between a run and its replica workers (data-parallel training, worker-executor.ts), and the
 // host form tensors travel in. Plain structured-clone data: typed arrays, numbers, strings, JSON.
 import * as tf from '@tensorflow/tfjs-core';
-import type { CheckpointManifest } from '../checkpoint/checkpoint-format.js';
+import type { CheckpointManifest } from '../../checkpoint/checkpoint-format.js';
 
 /** A tensor on the host: what postMessage can carry. */
 export interface HostTensor {
@@ -25,6 +25,8 @@ export type ToReplica =
       pluginModules: string[];
       /** The backend the run trains on; the worker selects the same one. */
       backend: string;
+      /** The run's microBatch: a share larger than this is computed in micro-batches (0: whole). */
+      microBatch: number;
       manifest: Omit<CheckpointManifest, 'tensors'>;
       tensors: Record<string, HostTensor>;
     }
@@ -46,8 +48,10 @@ export type ToReplica =
       learningRate: number;
       /** The summed gradients in the order of the trainable variables. */
       grads: HostTensor[];
-      keys: HostTensor;
-      queries: HostTensor;
+      /** The whole batch's keys and queries per view pair, rows in batch order. */
+      keys: HostTensor[];
+      queries: HostTensor[];
+      /** The batch's data-set indices. */
       indices?: HostTensor;
     }
   | { type: 'close' };

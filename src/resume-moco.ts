@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { createMoco, type Moco } from '../moco.js';
-import type { MocoPlugin } from '../registry/moco-plugin.js';
-import type { CheckpointFs } from './checkpoint-fs.js';
-import { readCheckpoint } from './checkpoint-io.js';
+import { createMoco, type Moco } from './moco.js';
+import type { MocoPlugin } from './registry/moco-plugin.js';
+import type { CheckpointFs } from './checkpoint/checkpoint-fs.js';
+import { readCheckpoint } from './checkpoint/checkpoint-io.js';
 
 export interface ResumeMocoOptions {
   /** The plugins the run was created with (e.g. builtinPlugins). */
@@ -18,7 +18,7 @@ export interface ResumeMocoOptions {
 
 /**
  * A run restored from a checkpoint folder: created with the checkpoint's config, then loaded. Call `fit` with
- * the same data set and fit options (they are in `moco.internals.plan`) to continue to the planned end.
+ * the same data set and fit options (they are in `moco.plan`) to continue to the planned end.
  */
 export async function resumeMoco(dir: string, options: ResumeMocoOptions): Promise<Moco> {
   const loaded = await readCheckpoint(dir, { fs: options.fs });

@@ -2,22 +2,22 @@
 // microBatch = batch/2, number for number; failures and bad options are reported, not hung on.
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
-import { maxAbsDiff } from '../helpers/tf.js';
-import { randomImages, tinyBackbone } from '../helpers/tiny.js';
+import { maxAbsDiff } from '../../helpers/tf.js';
+import { randomImages, tinyBackbone } from '../../helpers/tiny.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, createMoco, resumableImageDataset, resumeMoco, selectBackend, type FitOptions, type Moco, type MocoConfigInput } from '../../src/index.js';
-import { tinyImageSet } from '../checkpoint/helpers.js';
-import { builtinPlugins } from '../../plugins/index.js';
-import { liveReplicaWorkers } from '../../src/parallel/replica-group.js';
+import { ConfigError, createMoco, resumableImageDataset, resumeMoco, selectBackend, type FitOptions, type Moco, type MocoConfigInput } from '../../../src/index.js';
+import { tinyImageSet } from '../../checkpoint/helpers.js';
+import { builtinPlugins } from '../../../plugins/index.js';
+import { liveReplicaWorkers, workerThreadExecutor } from '../../../src/node/index.js';
 
 // The cpu backend as the workers select it (with the library's cpu training kernels): the same kernels on
 // every thread, so the same numbers.
 await selectBackend({ prefer: 'cpu', needsTraining: true, log: () => undefined });
 
 /** The built-in plugins, as a module the worker threads can import. */
-const PLUGINS = new URL('../../plugins/index.ts', import.meta.url).href;
+const PLUGINS = new URL('../../../plugins/index.ts', import.meta.url).href;
 
 async function run(config: MocoConfigInput, fit: Partial<FitOptions>) {
   const moco = createMoco({
@@ -38,14 +38,14 @@ async function run(config: MocoConfigInput, fit: Partial<FitOptions>) {
   const weights = moco.queryEncoder!.trainableWeights.map((w) => tf.clone(w.read()));
   // The key encoder's weights are not trainable (it follows by EMA): all but BatchNorm's moving statistics.
   const keyWeights = moco.keyEncoder!.weights.filter((w) => !/moving_/.test(w.name)).map((w) => tf.clone(w.read()));
-  const queue = tf.clone(moco.internals.strategies.dictionary.state().tensors.queue);
+  const queue = tf.clone(moco.strategies.dictionary.state().tensors.queue);
   moco.dispose();
   return { losses, accuracies, tensors, weights, keyWeights, queue };
 }
 
 test.serial('two workers train exactly as one thread with micro-batches of half the batch', async (t) => {
   const one = await run({ microBatch: 4 }, {});
-  const two = await run({}, { workers: 2, workerPlugins: [PLUGINS] });
+  const two = await run({}, { workers: 2, workerPlugins: [PLUGINS], workerExecutor: workerThreadExecutor });
   t.is(one.losses.length, 4);
   t.deepEqual(two.losses, one.losses, 'the same loss at every step');
   t.deepEqual(two.accuracies, one.accuracies);
@@ -69,7 +69,7 @@ for (const symmetric of [false, true]) {
     // One device emulating two with two BatchNorm groups must train identically.
     const shuffle = (groups: number): MocoConfigInput => ({ normalization: { id: 'shuffle-bn', groups }, loss: { temperature: 0.2, symmetric } });
     const one = await run(shuffle(2), {});
-    const two = await run(shuffle(1), { workers: 2, workerPlugins: [PLUGINS] });
+    const two = await run(shuffle(1), { workers: 2, workerPlugins: [PLUGINS], workerExecutor: workerThreadExecutor });
     // Equal up to float32 rounding: the workers average two half-batch losses where one thread takes the mean
     // over the whole batch (same numbers, summed in another order).
     one.losses.forEach((l, i) => t.true(Math.abs(l - two.losses[i]) < 1e-5, `loss ${i}: ${l} vs ${two.losses[i]}`));
@@ -80,7 +80,7 @@ for (const symmetric of [false, true]) {
     t.true(maxAbsDiff(one.queue, two.queue) < 1e-5, `the same keys, in the same order (${maxAbsDiff(one.queue, two.queue)})`);
     // The same BN groups without the shuffle (split BN, one group per worker): other keys. So the match above
     // is the shuffle's doing.
-    const within = await run({ normalization: { id: 'split-bn', groups: 1 }, loss: { temperature: 0.2, symmetric } }, { workers: 2, workerPlugins: [PLUGINS] });
+    const within = await run({ normalization: { id: 'split-bn', groups: 1 }, loss: { temperature: 0.2, symmetric } }, { workers: 2, workerPlugins: [PLUGINS], workerExecutor: workerThreadExecutor });
     t.true(maxAbsDiff(one.queue, within.queue) > 1e-4, `${maxAbsDiff(one.queue, within.queue)}`);
     tf.dispose([...one.weights, ...two.weights, ...one.keyWeights, ...two.keyWeights, one.queue, two.queue, ...within.weights, ...within.keyWeights, within.queue]);
   });
@@ -90,20 +90,33 @@ test('workers without workerPlugins is refused, naming the option and the fix', 
   const moco = createMoco({ backbone: tinyBackbone(8, 1, 4, 'dpa'), plugins: builtinPlugins, config: { dictionary: { size: 16 } } });
   const err = await t.throwsAsync(moco.fit(randomImages(16), { epochs: 1, batchSize: 8, workers: 2 }), { instanceOf: ConfigError });
   t.regex(err!.message, /fit\.workerPlugins: workers: 2 trains in worker threads.*workerPlugins: \['tfjs-moco\/plugins'\]/);
+  // The executor is missing too, and said in the same error.
+  t.regex(err!.message, /fit\.workerExecutor: .*workerThreadExecutor from 'tfjs-moco\/node'/);
+  moco.dispose();
+});
+
+test('workers without a worker executor is refused, pointing at tfjs-moco/node, and trains nothing', async (t) => {
+  const moco = createMoco({ backbone: tinyBackbone(8, 1, 4, 'dpe'), plugins: builtinPlugins, config: { dictionary: { size: 16 } } });
+  let steps = 0;
+  moco.on('step').subscribe(() => steps++);
+  const err = await t.throwsAsync(moco.fit(randomImages(16), { epochs: 1, batchSize: 8, workers: 2, workerPlugins: [PLUGINS] }), { instanceOf: ConfigError });
+  t.regex(err!.message, /fit\.workerExecutor: workers: 2 trains in worker threads.*workerExecutor: workerThreadExecutor from 'tfjs-moco\/node'/);
+  t.is(steps, 0);
+  t.is(moco.position.step, 0);
   moco.dispose();
 });
 
 test('workers with an in-batch dictionary is refused: K would shrink to a share', async (t) => {
   const moco = createMoco({ backbone: tinyBackbone(8, 1, 4, 'dpb'), plugins: builtinPlugins, config: { preset: 'end-to-end' } });
-  const err = await t.throwsAsync(moco.fit(randomImages(16), { epochs: 1, batchSize: 8, workers: 2, workerPlugins: [PLUGINS] }), { instanceOf: ConfigError });
+  const err = await t.throwsAsync(moco.fit(randomImages(16), { epochs: 1, batchSize: 8, workers: 2, workerPlugins: [PLUGINS], workerExecutor: workerThreadExecutor }), { instanceOf: ConfigError });
   t.regex(err!.message, /fit\.workers: 2 would split each batch of 8, but dictionary 'in-batch'/);
   moco.dispose();
 });
 
 test.serial('a worker that cannot start fails the fit with its reason, and no thread is left behind', async (t) => {
   const moco = createMoco({ backbone: tinyBackbone(8, 1, 4, 'dpc'), plugins: builtinPlugins, config: { dictionary: { size: 16 } } });
-  const notPlugins = new URL('../helpers/tiny.ts', import.meta.url).href;
-  await t.throwsAsync(moco.fit(randomImages(16), { epochs: 1, batchSize: 8, workers: 2, workerPlugins: [notPlugins] }), {
+  const notPlugins = new URL('../../helpers/tiny.ts', import.meta.url).href;
+  await t.throwsAsync(moco.fit(randomImages(16), { epochs: 1, batchSize: 8, workers: 2, workerPlugins: [notPlugins], workerExecutor: workerThreadExecutor }), {
     message: /data-parallel worker 1: workerPlugins: module '.*tiny\.ts' exports no array of plugins/,
   });
   t.is(liveReplicaWorkers(), 0);
@@ -114,7 +127,7 @@ test.serial('a data-parallel run stopped, checkpointed and resumed on workers en
   const dir = await mkdtemp(join(tmpdir(), 'tfjs-moco-dp-'));
   try {
     const config: MocoConfigInput = { seed: 4, head: { dim: 8 }, dictionary: { size: 24 }, normalization: 'batchnorm', loss: { temperature: 0.2 } };
-    const fit = { epochs: 2, batchSize: 8, workers: 2, workerPlugins: [PLUGINS] };
+    const fit = { epochs: 2, batchSize: 8, workers: 2, workerPlugins: [PLUGINS], workerExecutor: workerThreadExecutor };
     const data = () => resumableImageDataset(tinyImageSet(24), { seed: 2 });
     const trainable = (m: Moco) => m.queryEncoder!.trainableWeights.map((w) => tf.clone(w.read()));
     // A: straight through, 6 steps.
@@ -123,7 +136,7 @@ test.serial('a data-parallel run stopped, checkpointed and resumed on workers en
     a.on('step').subscribe((e) => lossesA.push(e.loss));
     await a.fit(data(), fit);
     const weightsA = trainable(a);
-    const queueA = tf.clone(a.internals.strategies.dictionary.state().tensors.queue);
+    const queueA = tf.clone(a.strategies.dictionary.state().tensors.queue);
     a.dispose();
     // B: stopped after step 2 (mid-epoch), checkpointed, disposed; C: resumed from disk, on workers again.
     const b = createMoco({ backbone: tinyBackbone(8, 1, 4, 'dpr', 5), plugins: builtinPlugins, config });
@@ -141,7 +154,7 @@ test.serial('a data-parallel run stopped, checkpointed and resumed on workers en
     t.deepEqual(lossesB, lossesA, 'the same loss at every step');
     const weightsC = trainable(c);
     t.is(Math.max(...weightsA.map((w, i) => maxAbsDiff(w, weightsC[i]))), 0);
-    t.is(maxAbsDiff(queueA, c.internals.strategies.dictionary.state().tensors.queue), 0);
+    t.is(maxAbsDiff(queueA, c.strategies.dictionary.state().tensors.queue), 0);
     c.dispose();
     tf.dispose([...weightsA, ...weightsC, queueA]);
   } finally {
