@@ -16,7 +16,7 @@ import { attachHead, copyWeightsByLayerName, disposeHead, pairWeights, rebuildEn
 import { groupSizes } from '../layers/group-batch-normalization.js';
 import { Random } from './random.js';
 import { withWeightDecay } from './weight-decay.js';
-import { ReplicaGroup } from '../parallel/replica-group.js';
+import type { ReplicaGroup } from '../parallel/replica-group.js';
 import { buffersOf, fromHost, toHost, toHostRows, type HostTensor } from '../parallel/replica-messages.js';
 
 export const fitOptionsSchema = z
@@ -268,7 +268,7 @@ export class MocoTrainer {
     this.fitting = true;
     try {
       if (!this.dictionaryReady) this.prepareDictionary({ dim: this.config.head.dim, batchSize: opts.batchSize, datasetSize, totalSteps });
-      if (opts.workers > 1) group = await ReplicaGroup.start(this, opts.workers, opts.workerPlugins!);
+      if (opts.workers > 1) group = await (await loadReplicaGroup()).start(this, opts.workers, opts.workerPlugins!);
       // A step checkpoint due at an epoch's last step waits for the epoch's end (and its tasks).
       let checkpointPending = false;
       epochs: while (this.position.epoch < opts.epochs) {
@@ -751,4 +751,13 @@ function readElement(element: Element): { images: tf.Tensor4D; indices?: tf.Tens
   const index = element instanceof tf.Tensor ? undefined : obj?.index;
   if (index !== undefined && !(index instanceof tf.Tensor)) throw new TypeError('fit: element.index must be a number per image.');
   return { images: images as tf.Tensor4D, indices: index ? tf.tidy(() => tf.reshape(tf.cast(index, 'int32'), [-1]) as tf.Tensor1D) : undefined };
+}
+
+// Worker threads are Node-only (node:worker_threads): loaded when a fit asks for workers, through a
+// specifier held in a variable so that bundlers for the browser leave the module out of the main entry.
+const REPLICA_GROUP_MODULE = '../parallel/replica-group.js';
+async function loadReplicaGroup(): Promise<typeof ReplicaGroup> {
+  const specifier = REPLICA_GROUP_MODULE;
+  const mod = (await import(/* webpackIgnore: true */ /* @vite-ignore */ specifier)) as typeof import('../parallel/replica-group.js');
+  return mod.ReplicaGroup;
 }
