@@ -1,6 +1,6 @@
 // The browser sample: MoCo pretraining in the page on WebGL (falling back to wasm, then cpu), a live chart
 // of loss and pretext accuracy fed by the trainer's events, and a kNN read-out at the end.
-// URL parameters: steps (default 24), backend (auto | webgl | wasm | cpu; default auto), check (steps to
+// URL parameters: steps (default 24), batch (images per step, default 32), backend (auto | webgl | wasm | cpu; default auto), check (steps to
 // repeat on the cpu backend from the same seed and compare losses with; default 0 = no comparison).
 // The outcome is also left in `window.mocoSample` for the browser test.
 import * as tf from '@tensorflow/tfjs-core';
@@ -17,6 +17,7 @@ declare global {
 
 const params = new URLSearchParams(location.search);
 const steps = Number(params.get('steps') ?? 24);
+const batchSize = Number(params.get('batch') ?? 32);
 const prefer = (params.get('backend') ?? 'auto') as PageBackend | 'auto';
 const checkSteps = Number(params.get('check') ?? 0);
 const state: SampleState = { status: 'running', steps: [] };
@@ -31,9 +32,9 @@ const say = (line: string) => {
 async function compareWithCpu(backend: PageBackend): Promise<SampleState['check']> {
   say(`checking ${checkSteps} steps on cpu against ${backend}…`);
   await tf.setBackend('cpu');
-  const cpu = (await pretrainToy({ steps: checkSteps, evaluate: false })).steps.map((e) => e.loss);
+  const cpu = (await pretrainToy({ steps: checkSteps, batchSize, evaluate: false })).steps.map((e) => e.loss);
   await tf.setBackend(backend);
-  const other = (await pretrainToy({ steps: checkSteps, evaluate: false })).steps.map((e) => e.loss);
+  const other = (await pretrainToy({ steps: checkSteps, batchSize, evaluate: false })).steps.map((e) => e.loss);
   const maxAbsDiff = Math.max(...cpu.map((l, i) => Math.abs(l - other[i])));
   return { cpu, backend: other, maxAbsDiff };
 }
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
   say(`training ${steps} steps on ${backend.name} (the first one compiles the shaders)…`);
   const result = await pretrainToy({
     steps,
+    batchSize,
     onStep: (e, numTensors) => {
       const now = performance.now();
       state.steps.push({ step: e.step, loss: e.loss, pretextAccuracy: e.pretextAccuracy, numTensors, ms: now - last });

@@ -16,7 +16,7 @@ import { toyShapes } from './toy-shapes.js';
 export type StepEvent = Extract<MocoEvent, { type: 'step' }>;
 
 export interface PretrainToyOptions {
-  /** Training steps (batches). Default 24. */
+  /** Training steps (batches), rounded up to whole epochs of equal length. Default 24. */
   steps?: number;
   /** Images per batch. Default 32. */
   batchSize?: number;
@@ -75,13 +75,9 @@ export async function pretrainToy(options: PretrainToyOptions = {}): Promise<Pre
     options.onStep?.(e, n);
   });
   const started = performance.now();
-  const stepsPerEpoch = Math.floor(train.count / batchSize);
-  const epochs = Math.ceil(steps / stepsPerEpoch);
-  await moco.fit(imageSetToDataset(train, { shuffle: true, seed }), {
-    epochs,
-    batchSize,
-    stepsPerEpoch: Math.min(stepsPerEpoch, steps),
-  });
+  // Whole epochs of equal length: `steps` exactly when it splits evenly, else rounded up to the next split.
+  const epochs = Math.ceil(steps / Math.floor(train.count / batchSize));
+  await moco.fit(imageSetToDataset(train, { shuffle: true, seed }), { epochs, batchSize, stepsPerEpoch: Math.ceil(steps / epochs) });
   moco.dispose();
   log(`trained ${events.length} steps in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   const evaluation = options.evaluate === false ? undefined : await evaluateEncoder({ encoder, train, test, probe: false });

@@ -13,8 +13,9 @@ import type { SampleState } from '../../samples/browser/sample-state.js';
 import { serveStatic } from '../../samples/browser/static-server.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const STEPS = 24;
-const CHECK_STEPS = 3;
+const STEPS = 20;
+const BATCH = 16;
+const CHECK_STEPS = 2;
 const SCREENSHOT = fileURLToPath(new URL('../../.cache/screenshots/browser-sample.png', import.meta.url));
 const chromiumMissing = !existsSync(CHROMIUM);
 
@@ -52,7 +53,7 @@ if (chromiumMissing && !process.env.CI) {
         if (m.type() === 'error' && !/favicon/.test(m.location()?.url ?? '')) consoleErrors.push(m.text());
       });
       page.on('pageerror', (err) => consoleErrors.push(String(err)));
-      await page.goto(`${server.url}?steps=${STEPS}&check=${CHECK_STEPS}&backend=webgl`);
+      await page.goto(`${server.url}?steps=${STEPS}&batch=${BATCH}&check=${CHECK_STEPS}&backend=webgl`);
       // Page code as strings: this file is type-checked for Node, without the DOM's types.
       await page.waitForFunction('window.mocoSample !== undefined && window.mocoSample.status !== "running"', { timeout: 220_000, polling: 500 });
       const state = (await page.evaluate('window.mocoSample')) as SampleState;
