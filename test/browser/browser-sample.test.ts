@@ -22,7 +22,7 @@ const chromiumMissing = !existsSync(CHROMIUM);
 if (chromiumMissing && !process.env.CI) {
   test.skip(`browser sample in Chromium (skipped: ${CHROMIUM} is absent; apt-get install -y chromium, as .ci/run does)`, () => {});
 } else {
-  test('the browser sample pretrains on WebGL in Chromium: events arrive, the loss falls, numTensors stays flat, the chart is drawn, WebGL matches cpu', async (t) => {
+  test('the browser sample pretrains on WebGL in Chromium: events arrive, the loss falls, numTensors stays flat, the chart is drawn, WebGL matches cpu; the wasm fallback trains too', async (t) => {
     t.timeout(240_000);
     t.false(chromiumMissing, `${CHROMIUM} is missing in CI: .ci/run must install chromium`);
     const started = performance.now();
@@ -98,6 +98,19 @@ if (chromiumMissing && !process.env.CI) {
       t.log(`losses ${losses.map((l) => l.toFixed(3)).join(' ')}`);
       t.log(`numTensors ${tensors[0]} at every step; kNN encoder ${state.knn!.encoder}, random init ${state.knn!.randomInit}, raw pixels ${state.knn!.rawPixels}`);
       t.log(`cpu vs webgl over ${CHECK_STEPS} steps: max |loss diff| ${state.check!.maxAbsDiff.toExponential(2)}; launch to result ${((performance.now() - started) / 1000).toFixed(1)} s; screenshot ${SCREENSHOT}`);
+
+      // The fallback: wasm with tfjs-moco's training kernels (stock wasm lacks Conv2DBackpropFilter), also against cpu.
+      const wasmPage = await browser.newPage();
+      await wasmPage.goto(`${server.url}?steps=3&batch=${BATCH}&check=${CHECK_STEPS}&backend=wasm`);
+      await wasmPage.waitForFunction('window.mocoSample !== undefined && window.mocoSample.status !== "running"', { timeout: 120_000, polling: 500 });
+      const wasm = (await wasmPage.evaluate('window.mocoSample')) as SampleState;
+      t.is(wasm.status, 'done', wasm.error);
+      t.is(wasm.backend, 'wasm');
+      t.is(wasm.steps.length, 3);
+      t.true(wasm.steps.every((s) => Number.isFinite(s.loss)));
+      t.true(wasm.check!.maxAbsDiff < 1e-3, `cpu ${wasm.check!.cpu} vs wasm ${wasm.check!.backend}`);
+      t.log(`wasm fallback: losses ${wasm.steps.map((s) => s.loss.toFixed(3)).join(' ')}; cpu vs wasm max |loss diff| ${wasm.check!.maxAbsDiff.toExponential(2)}; ` +
+        `launch to both results ${((performance.now() - started) / 1000).toFixed(1)} s`);
     } finally {
       await browser.close();
       await server.close();
