@@ -13,8 +13,9 @@ export const OPTIONAL_PACKAGES = Object.freeze({
 export type OptionalPackage = keyof typeof OPTIONAL_PACKAGES;
 
 /** The install command for the given optional packages. */
-export function installHint(names: readonly OptionalPackage[]): string {
-  return `npm install ${names.map((n) => `${n}@${OPTIONAL_PACKAGES[n]}`).join(' ')}`;
+export function installHint(names: readonly string[]): string {
+  const ranges: Record<string, string> = OPTIONAL_PACKAGES;
+  return `npm install ${names.map((n) => (ranges[n] ? `${n}@${ranges[n]}` : n)).join(' ')}`;
 }
 
 function isMissing(err: unknown, name: string): boolean {
@@ -28,7 +29,7 @@ function isMissing(err: unknown, name: string): boolean {
  * @example
  * const vega = await importOptional<typeof import('vega')>('vega', 'the report plot', ['vega', 'vega-lite']);
  */
-export async function importOptional<T>(name: OptionalPackage, purpose: string, installTogether: readonly OptionalPackage[] = [name]): Promise<T> {
+export async function importOptional<T>(name: OptionalPackage | (string & {}), purpose: string, installTogether: readonly string[] = [name]): Promise<T> {
   try {
     return (await import(name)) as T;
   } catch (err) {
