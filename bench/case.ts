@@ -10,7 +10,7 @@
 // `BENCH_RESULT <CaseResult[] JSON>`.
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { selectBackend, setWasmConvKernels } from '../src/kernels/index.js';
+import { selectBackend } from '../src/kernels/index.js';
 import { resnet18Cifar, smallConvNet } from '../src/models/index.js';
 import {
   cpuMsSince,
@@ -71,8 +71,7 @@ interface Running {
 }
 
 async function main(): Promise<CaseResult[]> {
-  const choice = await selectBackend({ prefer: spec.backend, needsTraining: true });
-  if (choice.name === 'wasm') setWasmConvKernels(spec.convKernels ?? 'simd');
+  const choice = await selectBackend({ prefer: spec.backend, needsTraining: true, wasmKernels: { convKernels: spec.convKernels ?? 'simd' } });
   const threads = await threadsOf(choice.name);
   log(`${spec.model} on ${choice.name} (${choice.reason}), b${spec.batch}, harnesses ${spec.harnesses.join(' + ')}`);
   const running: Running[] = [];

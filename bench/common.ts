@@ -53,7 +53,7 @@ export interface CaseSpec {
   groups: number;
   /** The library's `microBatch` (0: whole batch); library harnesses only. */
   microBatch?: number;
-  /** wasm only: the library's SIMD conv loops or XNNPACK's (setWasmConvKernels). */
+  /** wasm only: the library's SIMD conv loops or XNNPACK's (registerWasmTrainingKernels' convKernels). */
   convKernels?: 'simd' | 'xnnpack';
 }
 

@@ -9,11 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerCpuTrainingKernels, stockConv2DBackpropFilter } from '../src/kernels/cpu-training-kernels.js';
-import {
-  registerWasmTrainingKernels,
-  setWasmBackpropInputPolicy,
-  setWasmConvKernels,
-} from '../src/kernels/wasm-training-kernels.js';
+import { registerWasmTrainingKernels } from '../src/kernels/wasm-training-kernels.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -98,15 +94,14 @@ async function benchWasm(): Promise<void> {
     const row: string[] = [];
     for (const part of [fwd, dW, dX]) {
       for (const kernels of ['simd', 'xnnpack'] as const) {
-        setWasmConvKernels(kernels);
+        registerWasmTrainingKernels({ convKernels: kernels });
         const skip = (only === 'dw' && part !== dW) || (only === 'dx' && part !== dX);
         row.push(cell(skip ? NaN : time(part)));
       }
     }
-    setWasmConvKernels('simd');
-    setWasmBackpropInputPolicy('stock');
+    registerWasmTrainingKernels({ backpropInputPolicy: 'stock' });
     row.push(cell(only === 'dw' ? NaN : time(dX)));
-    setWasmBackpropInputPolicy('auto');
+    registerWasmTrainingKernels();
     console.log(`${label(c)} | ${row.join(' | ')}`);
     tf.dispose([x, w, dy]);
   }

@@ -17,7 +17,27 @@ export { learningRateAt } from './training/lr-schedule.js';
 /** The one zod copy strategy option schemas must use. */
 export { z } from 'zod';
 export { withWeightDecay } from './step/weight-decay.js';
-export * from './kernels/index.js';
+// Backend selection and kernel registration; the kernels' internals are in the 'tfjs-moco/kernels' entry.
+export {
+  selectBackend,
+  BACKEND_PACKAGES,
+  type BackendAttempt,
+  type BackendChoice,
+  type BackendPreference,
+  type ModuleImporter,
+  type SelectBackendOptions,
+} from './kernels/select-backend.js';
+export { MOCO_TRAINING_KERNELS, missingTrainingKernels } from './kernels/training-kernels.js';
+export { registerWasmTrainingKernels, type KernelRegistrationReport } from './kernels/wasm-training-kernels.js';
+export { WASM_TRAINING_KERNELS_DEFAULTS, type BackpropInputPolicy, type WasmConvKernels, type WasmTrainingKernelsArgs } from './kernels/wasm-kernel-options.js';
+export { registerCpuTrainingKernels } from './kernels/cpu-training-kernels.js';
+export { emaUpdate, type EmaPair } from './kernels/fused-ema.js';
 export * from './checkpoint/index.js';
 export { resumeMoco, type ResumeMocoOptions } from './resume-moco.js';
 export { attachKnnMonitor, type KnnMonitor, type KnnMonitorOptions } from './eval/knn-monitor.js';
+// Evaluation of a pretrained encoder: features, kNN, linear probe, baselines.
+export * from './eval/index.js';
+// Data from tensors and arrays (image sets in memory); file loaders are in 'tfjs-moco/node'.
+export * from './data/index.js';
+// Encoders: the small conv net and the CIFAR ResNet-18.
+export * from './models/index.js';

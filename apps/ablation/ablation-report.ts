@@ -3,8 +3,8 @@
 // <study>.json (everything, per-step curves included) and, for a study with a timeline, <study>-timeline.csv.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { importOptional } from '../cli/optional-package.js';
 import { comparePaper } from './paper-comparison.js';
 import { baselineKnn, baselineKnnRunningBn, mean, sd, summarizeCells, type StudyReport } from './study-report.js';
 
@@ -353,6 +353,8 @@ export function studyVegaLiteSpec(report: StudyReport): TopLevelSpec {
 
 /** The plot as SVG text. */
 export async function studySvg(report: StudyReport): Promise<string> {
+  const vega = await importOptional<typeof import('vega')>('vega', 'the study plot', ['vega', 'vega-lite']);
+  const { compile } = await importOptional<typeof import('vega-lite')>('vega-lite', 'the study plot', ['vega', 'vega-lite']);
   const view = new vega.View(vega.parse(compile(studyVegaLiteSpec(report)).spec), { renderer: 'none' });
   try {
     return await view.toSVG();

@@ -315,7 +315,11 @@ async function trainAndReport(job: Job): Promise<number> {
     ];
     if (record.speed) facts.push(['measured speed', `${record.speed.trainImagesPerSecond.toFixed(1)} training images/s`]);
     await writeFile(join(out, 'report.md'), reportMarkdown({ title: `tfjs-moco pretraining: ${run.data}`, facts, events: allEvents, final, finalNote }));
-    await writeFile(join(out, 'report.svg'), await renderSvg(reportSpec(allEvents)));
+    // The plot needs the optional packages vega and vega-lite: without them the run still ends well, minus the SVG.
+    await renderSvg(reportSpec(allEvents)).then(
+      (svg) => writeFile(join(out, 'report.svg'), svg),
+      (err) => (err instanceof CliError ? io.err(`report.svg not written: ${err.message}`) : Promise.reject(err)),
+    );
     if (final) {
       const f = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : `${(100 * v).toFixed(2)} %`);
       io.out(`kNN: ${f(final.knn.encoder)} (random init ${f(final.knn.randomInit)}, raw pixels ${f(final.knn.rawPixels)}, centred pixels ${f(final.knn.rawPixelsCentered)})`);

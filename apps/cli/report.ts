@@ -1,8 +1,8 @@
 // report.md + report.svg: what a run did and what it is worth. The plots (vega-lite, rendered to SVG in Node):
 // the loss over steps, and the kNN monitor's accuracy over epochs beside its baselines. The table: the final
 // kNN and linear-probe accuracies of the encoder beside the same architecture at random init and raw pixels.
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { importOptional } from './optional-package.js';
 import type { EncoderEvaluation } from '../../src/eval/baselines.js';
 import type { MocoEvent } from '../../src/events/moco-event.js';
 
@@ -65,6 +65,8 @@ export function reportSpec(events: readonly MocoEvent[]): TopLevelSpec {
 }
 
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const vega = await importOptional<typeof import('vega')>('vega', 'the report plot (report.svg)', ['vega', 'vega-lite']);
+  const { compile } = await importOptional<typeof import('vega-lite')>('vega-lite', 'the report plot (report.svg)', ['vega', 'vega-lite']);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();

@@ -1,5 +1,6 @@
-// The file operations a checkpoint needs, behind a small interface: Node's fs by default (imported lazily, so
-// that importing the library never pulls in node:fs), replaceable in tests to simulate a crash mid-write.
+// The file operations a checkpoint needs, behind a small interface: Node's fs by default (imported lazily,
+// through a specifier held in a variable, so that neither importing the library nor bundling it for a browser
+// pulls in node:fs), replaceable in tests to simulate a crash mid-write, and by a browser app's own storage.
 
 /** File operations used to write and read checkpoints and exported models. Paths are plain strings. */
 export interface CheckpointFs {
@@ -19,13 +20,30 @@ export interface CheckpointFs {
   sha256(data: Uint8Array): Promise<string>;
 }
 
+const FS_OPERATIONS: readonly (keyof CheckpointFs)[] = ['mkdir', 'writeFile', 'readFile', 'rename', 'readdir', 'remove', 'syncDir', 'sha256'];
+
 let nodeFs: Promise<CheckpointFs> | undefined;
+
+const FS_MODULE = 'node:fs/promises';
+const CRYPTO_MODULE = 'node:crypto';
+
+/** A Node built-in, imported at run time only (bundlers do not follow a specifier held in a variable). */
+async function nodeBuiltin<T>(specifier: string): Promise<T> {
+  const isNode = typeof process === 'object' && process != null && typeof process.versions?.node === 'string';
+  if (!isNode) {
+    throw new Error(
+      `tfjs-moco: checkpoints and model files on disk need Node (${specifier}); in a browser pass the option ` +
+        '`fs` (a CheckpointFs over your own storage) or save the encoder with tf.io (e.g. model.save("indexeddb://…"))',
+    );
+  }
+  return (await import(/* webpackIgnore: true */ /* @vite-ignore */ specifier)) as T;
+}
 
 /** The default: Node's fs/promises and crypto. */
 export function defaultCheckpointFs(): Promise<CheckpointFs> {
   nodeFs ??= (async () => {
-    const fs = await import('node:fs/promises');
-    const crypto = await import('node:crypto');
+    const fs = await nodeBuiltin<typeof import('node:fs/promises')>(FS_MODULE);
+    const crypto = await nodeBuiltin<typeof import('node:crypto')>(CRYPTO_MODULE);
     const impl: CheckpointFs = {
       async mkdir(path) {
         await fs.mkdir(path, { recursive: true });
@@ -76,6 +94,8 @@ export function defaultCheckpointFs(): Promise<CheckpointFs> {
 
 /** The default fs with some operations replaced (tests inject failures this way). */
 export async function resolveFs(overrides?: Partial<CheckpointFs>): Promise<CheckpointFs> {
+  // A complete replacement (a browser app's storage) needs no Node at all.
+  if (overrides && FS_OPERATIONS.every((op) => typeof overrides[op] === 'function')) return overrides as CheckpointFs;
   const base = await defaultCheckpointFs();
   return overrides ? { ...base, ...overrides } : base;
 }

@@ -1,4 +1,5 @@
-// Backend selection and the training kernels tfjs-moco adds to the wasm and cpu backends.
+// The `tfjs-moco/kernels` entry: backend selection and the training kernels tfjs-moco adds to the wasm and cpu
+// backends, with the pieces benchmarks and tests inspect (stock-kernel bookkeeping, dispatch thresholds).
 export {
   selectBackend,
   BACKEND_PACKAGES,
@@ -11,16 +12,18 @@ export {
 export { MOCO_TRAINING_KERNELS, missingTrainingKernels } from './training-kernels.js';
 export {
   registerWasmTrainingKernels,
-  setWasmBackpropInputPolicy,
-  setWasmConvKernels,
-  setWasmSimdInPlace,
   wasmConvKernels,
-  type WasmConvKernels,
   shouldUseConvBackpropInput,
   CONV_BACKPROP_INPUT_MIN_MACS,
-  type BackpropInputPolicy,
   type KernelRegistrationReport,
 } from './wasm-training-kernels.js';
+export {
+  WASM_TRAINING_KERNELS_DEFAULTS,
+  wasmTrainingKernelsConfig,
+  type BackpropInputPolicy,
+  type WasmConvKernels,
+  type WasmTrainingKernelsArgs,
+} from './wasm-kernel-options.js';
 export { registerCpuTrainingKernels, stockConv2DBackpropFilter, CPU_REPLACED_KERNELS } from './cpu-training-kernels.js';
 export {
   getStockKernel,

@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { registerCpuTrainingKernels } from './cpu-training-kernels.js';
 import { missingTrainingKernels } from './training-kernels.js';
 import { registerWasmTrainingKernels, wasmConvKernels } from './wasm-training-kernels.js';
+import type { WasmTrainingKernelsArgs } from './wasm-kernel-options.js';
 
 export type BackendPreference = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -39,11 +40,16 @@ export interface BackendChoice {
 export type ModuleImporter = (specifier: string) => Promise<unknown>;
 
 export interface SelectBackendOptions {
+  /** The backend to use, or 'auto' for the fastest one installed. Default: 'auto'. */
   prefer?: BackendPreference;
-  /** Require every kernel of a conv-net training step (checked for wasm, the only incomplete one). */
+  /** Require every kernel of a conv-net training step (checked for wasm, the only incomplete one). Default: false. */
   needsTraining?: boolean;
+  /** Receives one line saying which backend was chosen and why. Default: none. */
   log?: (msg: string) => void;
+  /** Loads the backend packages. Default: the runtime's dynamic `import()`. */
   importer?: ModuleImporter;
+  /** How the wasm training kernels run when wasm is chosen (see WasmTrainingKernelsArgs). Default: their defaults. */
+  wasmKernels?: WasmTrainingKernelsArgs;
 }
 
 export const BACKEND_PACKAGES = Object.freeze({
@@ -76,6 +82,7 @@ type Outcome = { ok: true; choice: Choice } | { ok: false; package: string; reas
 interface Context {
   importer: ModuleImporter;
   needsTraining: boolean;
+  wasmKernels: WasmTrainingKernelsArgs;
   /** What importing each tfjs-node flavour did; decides whether the other one may be imported. */
   gpuPackage: ImportState;
   nodePackage: ImportState;
@@ -98,6 +105,7 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
   const ctx: Context = {
     importer: options.importer ?? defaultImporter,
     needsTraining: options.needsTraining ?? false,
+    wasmKernels: options.wasmKernels ?? {},
     gpuPackage: 'untried',
     nodePackage: 'untried',
   };
@@ -206,7 +214,7 @@ async function tryWasm(ctx: Context): Promise<Outcome> {
   const loaded = await importPackage(ctx.importer, WASM);
   if (!loaded.ok) return fail(WASM, loaded.reason);
   // After the import, so that the stock Conv2DBackpropInput exists and gets its replacement.
-  registerWasmTrainingKernels();
+  registerWasmTrainingKernels(ctx.wasmKernels);
   if (tf.findBackendFactory('wasm') == null) return fail(WASM, "loaded, but registered no 'wasm' backend");
   const init = await activate('wasm');
   if (init != null) {

@@ -159,7 +159,7 @@ function memoryError(bytes: number, err: unknown): Error {
   return new Error(
     `tfjs-moco: a SIMD conv call needs ${(bytes / 2 ** 20).toFixed(0)} MiB of WebAssembly memory and the runtime refused ` +
       `(${err instanceof Error ? err.message : String(err)}; wasm32 memory stops at 4 GiB). Train with a smaller batch ` +
-      `or the fit option microBatch, or call setWasmConvKernels('xnnpack').`,
+      `or the fit option microBatch, or call registerWasmTrainingKernels({ convKernels: 'xnnpack' }).`,
   );
 }
 

@@ -12,7 +12,8 @@
 // Where WebAssembly SIMD is available (Node >= 16.4), the forward conv (Conv2D, FusedConv2D with a
 // bias and/or ReLU) and the filter gradient run the library's own SIMD loops instead
 // (simd-conv.ts, 1.1-3x XNNPACK's speed at CIFAR ResNet layer sizes); the input gradient, written
-// as a forward conv, then uses them too. setWasmConvKernels('xnnpack') restores XNNPACK.
+// as a forward conv, then uses them too. registerWasmTrainingKernels({ convKernels: 'xnnpack' }) restores
+// XNNPACK (wasm-kernel-options.ts).
 //
 // XNNPACK caches packed conv filters by tensor id. All filters built here are fresh intermediates
 // (new ids) that are disposed after use, so no stale packed weights can be hit; nothing here
@@ -38,6 +39,7 @@ import {
   requireStockKernel,
   type RegistrationOutcome,
 } from './kernel-registration.js';
+import { applyWasmTrainingKernelsArgs, wasmTrainingKernelsConfig, type WasmConvKernels, type WasmTrainingKernelsArgs } from './wasm-kernel-options.js';
 import { unsortedSegmentSumValues } from './unsorted-segment-sum.js';
 import {
   simdConv2DAt,
@@ -61,37 +63,14 @@ export interface WasmBackendLike extends tf.KernelBackend {
   typedArrayFromHeap(info: tf.TensorInfo): tf.backend_util.TypedArray;
 }
 
-/**
- * Which loops run the wasm forward conv and filter gradient: 'simd' = the library's own
- * (simd-conv.ts; the default where WebAssembly SIMD validates), 'xnnpack' = tfjs-backend-wasm's
- * Conv2D/FusedConv2D and the filter gradient phrased as an XNNPACK conv.
- */
-export type WasmConvKernels = 'simd' | 'xnnpack';
-let convKernels: WasmConvKernels = 'simd';
-
-/** For benchmarks and tests: choose the wasm conv loops (see WasmConvKernels). */
-export function setWasmConvKernels(kernels: WasmConvKernels): void {
-  convKernels = kernels;
-}
-
 /** The conv loops in use: 'simd' only if chosen and this runtime validates WebAssembly SIMD. */
 export function wasmConvKernels(): WasmConvKernels {
-  return convKernels === 'simd' && simdConvAvailable() ? 'simd' : 'xnnpack';
+  return wasmTrainingKernelsConfig().convKernels === 'simd' && simdConvAvailable() ? 'simd' : 'xnnpack';
 }
 
-let simdInPlace = true;
-
-/**
- * For benchmarks and tests: false runs the SIMD kernels in their own memory, copying operands in
- * and results out, as on a tfjs build whose Memory is not reachable.
- */
-export function setWasmSimdInPlace(inPlace: boolean): void {
-  simdInPlace = inPlace;
-}
-
-/** The SIMD module on the wasm backend's own heap, or null (not reachable, or setWasmSimdInPlace(false)). */
+/** The SIMD module on the wasm backend's own heap, or null (not reachable, or the option simdInPlace false). */
 export function wasmHeapArena(backend: unknown): ConvArena | null {
-  return simdInPlace ? simdHeapArena((backend as WasmBackendLike).wasm) : null;
+  return wasmTrainingKernelsConfig().simdInPlace ? simdHeapArena((backend as WasmBackendLike).wasm) : null;
 }
 
 /**
@@ -125,22 +104,6 @@ function simdOnHeap(
     arena.release();
   }
   return out;
-}
-
-/**
- * Which Conv2DBackpropInput runs on wasm: 'auto' = with the SIMD loops, simdConv2DBackpropInput
- * for every layer (strided layers by phases, stride-1 layers as a forward conv of the flipped
- * filter); with XNNPACK, the conv formulation (strided layers in sub-pixel form) where measured
- * faster (see shouldUseConvBackpropInput). 'conv' = always the conv formulation with tfjs ops,
- * 'subpixel' = sub-pixel form where it applies, 'phases' = simdConv2DBackpropInput (needs the
- * SIMD loops), 'stock' = always wasm's own scalar loop.
- */
-export type BackpropInputPolicy = 'auto' | 'conv' | 'subpixel' | 'phases' | 'stock';
-let backpropInputPolicy: BackpropInputPolicy = 'auto';
-
-/** For benchmarks and tests: choose how the replaced wasm Conv2DBackpropInput dispatches. */
-export function setWasmBackpropInputPolicy(policy: BackpropInputPolicy): void {
-  backpropInputPolicy = policy;
 }
 
 /**
@@ -218,6 +181,7 @@ function conv2DBackpropInputKernel(params: KernelParams): tf.TensorInfo {
   const { inputs, backend, attrs } = params;
   const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
   const a = attrs as unknown as Conv2DBackpropInputAttrs & { dataFormat: 'NHWC' | 'NCHW' };
+  const { backpropInputPolicy } = wasmTrainingKernelsConfig();
   if (backpropInputPolicy !== 'stock' && a.dataFormat !== 'NCHW') {
     const info = tf.backend_util.computeConv2DInfo(
       a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode);
@@ -320,11 +284,19 @@ const BACKPROP_INPUT_REPLACEMENT: tf.KernelConfig = {
 export type KernelRegistrationReport = Record<string, RegistrationOutcome>;
 
 /**
- * Registers the wasm training kernels. Idempotent; never throws for a missing wasm package (the
+ * Registers the wasm training kernels and sets how they run (`options`; a field left out takes its
+ * default, see WasmTrainingKernelsArgs). Idempotent; never throws for a missing wasm package (the
  * new kernels are then registered ahead of it, and the Conv2DBackpropInput replacement reports
- * 'no-stock-kernel' until the package is loaded and this is called again).
+ * 'no-stock-kernel' until the package is loaded and this is called again). selectBackend calls it
+ * with its `wasmKernels` option when it picks wasm.
+ *
+ * @example
+ * import '@tensorflow/tfjs-backend-wasm';
+ * registerWasmTrainingKernels(); // the defaults: SIMD loops, in place, input gradient 'auto'
+ * await tf.setBackend('wasm');
  */
-export function registerWasmTrainingKernels(): KernelRegistrationReport {
+export function registerWasmTrainingKernels(options: WasmTrainingKernelsArgs = {}): KernelRegistrationReport {
+  applyWasmTrainingKernelsArgs(options);
   const report: KernelRegistrationReport = {};
   for (const config of MISSING_KERNELS) report[config.kernelName] = registerIfMissing(config);
   report[tf.Conv2DBackpropInput] = replaceKernel(BACKPROP_INPUT_REPLACEMENT);

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { emaUpdate, fusedEmaAvailable, FUSED_EMA_KERNEL } from '../../src/kernels/fused-ema.js';
-import { registerWasmTrainingKernels, setWasmSimdInPlace } from '../../src/kernels/wasm-training-kernels.js';
+import { registerWasmTrainingKernels } from '../../src/kernels/wasm-training-kernels.js';
 import { seededValues } from './harness.js';
 
 // Shapes of a conv kernel, a BatchNorm vector and a length off the SIMD width of 4 (the scalar tail).
@@ -25,9 +25,8 @@ function makePairs(seed: number) {
 for (const [backend, inPlace] of [['cpu', true], ['wasm', true], ['wasm', false]] as const) {
   test.serial(`${backend}${inPlace ? '' : ' (no SIMD heap)'}: one kernel call updates every key weight to exactly m·key + (1−m)·query`, async (t) => {
     await tf.setBackend(backend);
-    if (backend === 'wasm') registerWasmTrainingKernels();
-    setWasmSimdInPlace(inPlace);
-    t.teardown(() => setWasmSimdInPlace(true));
+    if (backend === 'wasm') registerWasmTrainingKernels({ simdInPlace: inPlace });
+    t.teardown(() => registerWasmTrainingKernels());
     t.true(fusedEmaAvailable());
     const fused = makePairs(10);
     const reference = makePairs(10);

@@ -84,7 +84,7 @@ test('a call beyond wasm32 memory fails naming the fixes, and the loops keep wor
   const before = simdConvMemoryBytes();
   // 1 x 40000 x 40000 x 1: 6.4 GB of padded input, refused before any copy (x itself is never read).
   const huge = info([1, 40000, 40000, 1], [3, 3, 1, 8], 1, 'same');
-  t.throws(() => simdConv2D(new Float32Array(1), new Float32Array(72), huge), { message: /microBatch.*setWasmConvKernels\('xnnpack'\)/s });
+  t.throws(() => simdConv2D(new Float32Array(1), new Float32Array(72), huge), { message: /microBatch.*registerWasmTrainingKernels\(\{ convKernels: 'xnnpack' \}\)/s });
   t.is(simdConvMemoryBytes(), before);
   const y = simdConv2D(seededValues(256, 5), seededValues(9 * 16 * 8, 6), small);
   t.is(y.length, 4 * 4 * 8);

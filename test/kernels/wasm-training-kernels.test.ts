@@ -13,13 +13,10 @@ import { missingTrainingKernels } from '../../src/kernels/training-kernels.js';
 import {
   CONV_BACKPROP_INPUT_MIN_MACS,
   registerWasmTrainingKernels,
-  setWasmBackpropInputPolicy,
-  setWasmConvKernels,
-  setWasmSimdInPlace,
   shouldUseConvBackpropInput,
   wasmConvKernels,
-  type WasmConvKernels,
 } from '../../src/kernels/wasm-training-kernels.js';
+import { wasmTrainingKernelsConfig, type WasmConvKernels } from '../../src/kernels/wasm-kernel-options.js';
 import { subPixelPlan } from '../../src/kernels/conv-backprop-input-subpixel.js';
 import { simdBackpropInputRoute, simdConvRoute, simdHeapScratch } from '../../src/kernels/simd-conv.js';
 import { float32Tolerance, maxAbsError, runKernelOn, seededValues } from './harness.js';
@@ -88,6 +85,20 @@ test.serial('registration reports what it did and is idempotent', (t) => {
   t.not(stock, tf.getKernel('Conv2DBackpropInput', 'wasm'));
 });
 
+test.serial('registration options set the whole configuration: omitted fields take the documented defaults, bad values name the field', (t) => {
+  registerWasmTrainingKernels({ convKernels: 'xnnpack', simdInPlace: false, backpropInputPolicy: 'stock' });
+  t.deepEqual({ ...wasmTrainingKernelsConfig() }, { convKernels: 'xnnpack', simdInPlace: false, backpropInputPolicy: 'stock' });
+  t.is(wasmConvKernels(), 'xnnpack');
+  registerWasmTrainingKernels({ backpropInputPolicy: 'conv' });
+  t.deepEqual({ ...wasmTrainingKernelsConfig() }, { convKernels: 'simd', simdInPlace: true, backpropInputPolicy: 'conv' });
+  t.throws(() => registerWasmTrainingKernels({ convKernels: 'avx' as WasmConvKernels }), { message: /convKernels must be one of simd, xnnpack, got 'avx'/ });
+  // A rejected call leaves the previous configuration in force.
+  t.is(wasmTrainingKernelsConfig().backpropInputPolicy, 'conv');
+  registerWasmTrainingKernels();
+  t.deepEqual({ ...wasmTrainingKernelsConfig() }, { convKernels: 'simd', simdInPlace: true, backpropInputPolicy: 'auto' });
+  t.is(wasmConvKernels(), 'simd');
+});
+
 test.serial('Identity (what tfjs runs for every tensor a gradient saves) shares memory instead of copying, and stays correct', (t) => {
   registerWasmTrainingKernels();
   const x = tf.tensor2d([[1, 2], [3, 4]]);
@@ -112,11 +123,11 @@ test.serial('Identity (what tfjs runs for every tensor a gradient saves) shares 
 
 /** Runs `body` with the given wasm conv loops, restoring the default afterwards. */
 async function withConvKernels<T>(kernels: WasmConvKernels, body: () => Promise<T>): Promise<T> {
-  setWasmConvKernels(kernels);
+  registerWasmTrainingKernels({ convKernels: kernels });
   try {
     return await body();
   } finally {
-    setWasmConvKernels('simd');
+    registerWasmTrainingKernels();
   }
 }
 
@@ -221,9 +232,7 @@ function inputGradCases(): ConvCase[] {
 
 for (const [policy, kernels] of [['conv', 'simd'], ['subpixel', 'simd'], ['phases', 'simd'], ['auto', 'simd'], ['auto', 'xnnpack']] as const) {
   test.serial(`Conv2DBackpropInput (policy ${policy}, ${kernels}) matches the cpu stock kernel`, async (t) => {
-    registerWasmTrainingKernels();
-    setWasmBackpropInputPolicy(policy);
-    setWasmConvKernels(kernels);
+    registerWasmTrainingKernels({ backpropInputPolicy: policy, convKernels: kernels });
     try {
       let worst = 0;
       let subPixel = 0;
@@ -253,8 +262,7 @@ for (const [policy, kernels] of [['conv', 'simd'], ['subpixel', 'simd'], ['phase
       t.deepEqual(routes, { winograd4: 0, winograd: 8, direct: 28, phases: 136 });
       t.log(`Conv2DBackpropInput (${policy}, ${kernels}): max abs error ${worst.toExponential(2)} over ${2 * inputGradCases().length} cases, ${subPixel} sub-pixel-shaped`);
     } finally {
-      setWasmBackpropInputPolicy('auto');
-      setWasmConvKernels('simd');
+      registerWasmTrainingKernels();
     }
   });
 }
@@ -451,9 +459,7 @@ async function netGradients(backendName: string): Promise<Record<string, Float32
 
 for (const [policy, kernels] of [['conv', 'simd'], ['auto', 'simd'], ['auto', 'xnnpack']] as const) {
   test.serial(`a conv-net training step has the same gradients on wasm as on cpu (dX policy ${policy}, ${kernels})`, async (t) => {
-    registerWasmTrainingKernels();
-    setWasmBackpropInputPolicy(policy);
-    setWasmConvKernels(kernels);
+    registerWasmTrainingKernels({ backpropInputPolicy: policy, convKernels: kernels });
     try {
       const cpu = await netGradients('cpu');
       const wasm = await netGradients('wasm');
@@ -467,15 +473,13 @@ for (const [policy, kernels] of [['conv', 'simd'], ['auto', 'simd'], ['auto', 'x
       }
       t.log(`max abs error per gradient: ${errors.join(', ')}`);
     } finally {
-      setWasmBackpropInputPolicy('auto');
-      setWasmConvKernels('simd');
+      registerWasmTrainingKernels();
     }
   });
 }
 
 test.serial('the SIMD kernels give the same bits in the backend heap as in their own memory (copying)', async (t) => {
-  registerWasmTrainingKernels();
-  setWasmConvKernels('simd');
+  registerWasmTrainingKernels({ convKernels: 'simd' });
   // Channels that are multiples of 8 (read and written in place) and not (padded scratch, compacted
   // into the output), stride 1 by both Winograd forms (64 channels in: F(4x4,3x3), forward and input
   // gradient) and direct, stride 2 by phases.
@@ -498,11 +502,11 @@ test.serial('the SIMD kernels give the same bits in the backend heap as in their
   }
   try {
     for (const [name, call] of calls) {
-      setWasmSimdInPlace(true);
+      registerWasmTrainingKernels({ simdInPlace: true });
       const taken = simdHeapScratch().taken;
       const inPlace = call();
       t.true(simdHeapScratch().taken > taken, `${name}: ran in the heap`);
-      setWasmSimdInPlace(false);
+      registerWasmTrainingKernels({ simdInPlace: false });
       const copied = call();
       t.true(simdHeapScratch().taken === taken + 1, `${name}: the copying route takes no heap scratch`);
       t.deepEqual(Array.from(inPlace.dataSync()), Array.from(copied.dataSync()), name);
@@ -510,16 +514,15 @@ test.serial('the SIMD kernels give the same bits in the backend heap as in their
       tf.dispose([inPlace, copied]);
     }
   } finally {
-    setWasmSimdInPlace(true);
+    registerWasmTrainingKernels({ simdInPlace: true });
     tf.dispose(operands);
   }
 });
 
 test.serial('no tensor or wasm-memory leak over 20 gradient calls', async (t) => {
-  registerWasmTrainingKernels();
   await tf.setBackend('wasm');
   // 'conv' so that the replaced Conv2DBackpropInput route is the one being checked.
-  setWasmBackpropInputPolicy('conv');
+  registerWasmTrainingKernels({ backpropInputPolicy: 'conv' });
   const net = makeNet();
   try {
     const step = () => {
@@ -534,14 +537,13 @@ test.serial('no tensor or wasm-memory leak over 20 gradient calls', async (t) =>
     t.is(tf.backend().numDataIds(), dataIds);
   } finally {
     net.dispose();
-    setWasmBackpropInputPolicy('auto');
+    registerWasmTrainingKernels();
   }
 });
 
 test.serial('each kernel leaves no intermediate buffer behind', async (t) => {
-  registerWasmTrainingKernels();
   await tf.setBackend('wasm');
-  setWasmBackpropInputPolicy('conv');
+  registerWasmTrainingKernels({ backpropInputPolicy: 'conv' });
   try {
     const x = tf.tensor4d(seededValues(3 * 7 * 7 * 4, 40), [3, 7, 7, 4]);
     const dy = tf.tensor4d(seededValues(3 * 4 * 4 * 4, 41), [3, 4, 4, 4]);
@@ -553,11 +555,11 @@ test.serial('each kernel leaves no intermediate buffer behind', async (t) => {
       () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 4, 4] }) as tf.Tensor,
       () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: [3, 7, 7, 4] }) as tf.Tensor,
       () => {
-        setWasmBackpropInputPolicy('subpixel'); // an even input: the sub-pixel route
+        registerWasmTrainingKernels({ backpropInputPolicy: 'subpixel' }); // an even input: the sub-pixel route
         try {
           return tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: [3, 8, 8, 4] }) as tf.Tensor;
         } finally {
-          setWasmBackpropInputPolicy('conv');
+          registerWasmTrainingKernels({ backpropInputPolicy: 'conv' });
         }
       },
       () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: 2, dilations: 1, pad: 'same', filterShape: [3, 3, 4, 1] }) as tf.Tensor,
@@ -583,6 +585,6 @@ test.serial('each kernel leaves no intermediate buffer behind', async (t) => {
     t.true(simdHeapScratch().taken > taken, 'the SIMD loops ran in the backend heap');
     tf.dispose([x, dy, filter, dwFilter, ids, bias]);
   } finally {
-    setWasmBackpropInputPolicy('auto');
+    registerWasmTrainingKernels();
   }
 });
