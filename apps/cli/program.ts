@@ -7,6 +7,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { CliError, oneLine } from './cli-error.js';
 import { BACKEND_NAMES, MODEL_NAMES } from './constants.js';
 import type { EvalFlags } from './evaluate.js';
+import type { FinetuneFlags } from './finetune.js';
 import type { PretrainFlags, ResumeFlags } from './pretrain.js';
 import type { CliIo } from './progress.js';
 import { addAblateCommand } from '../ablation/ablate-cli.js';
@@ -111,8 +112,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .requiredOption('--encoder <dir>', 'folder with model.json + weights.bin (e.g. a pretrain --out folder)')
     .option('--data <spec>', 'fashion-mnist | idx:DIR | folder:DIR', 'fashion-mnist')
     .option('--json', 'print the results as JSON on stdout')
-    .option('--train-per-class <n>', 'kNN memory / probe training images per class, 0 = all', integer(0), 500)
-    .option('--test-per-class <n>', 'query images per class, 0 = all', integer(0), 200)
+    .option('--train-per-class <n>', 'kNN memory / probe training images per class, 0 = all (the full split, as published results use)', integer(0), 0)
+    .option('--test-per-class <n>', 'query images per class, 0 = all', integer(0), 0)
     .option('--no-probe', 'skip the linear probe')
     .option('--k <n>', 'kNN neighbours', integer(1), 200)
     .option('--seed <n>', 'seed of the subsets', integer(0), 0)
@@ -133,6 +134,26 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .action(async (opts: ResumeFlags) => {
       const { resumeCommand } = await import('./pretrain.js');
       exitCode = await resumeCommand(opts, io);
+    });
+
+  program
+    .command('finetune')
+    .description('fine-tune a saved encoder end to end on few labels per class, beside the same architecture from random init and the linear probe')
+    .requiredOption('--encoder <dir>', 'folder with model.json + weights.bin (e.g. a pretrain --out folder)')
+    .option('--data <spec>', 'fashion-mnist | idx:DIR | folder:DIR', 'fashion-mnist')
+    .option('--labels-per-class <list>', 'labelled training images per class, comma-separated (60,600 = 1 % and 10 % of Fashion-MNIST)', '60,600')
+    .option('--seeds <n>', 'runs per count, each with its own label subset, batch order and augmentation', integer(1), 3)
+    .option('--steps <n>', 'optimizer steps per fine-tune (the budget, equal for both initialisations)', integer(0), 500)
+    .option('--batch-size <n>', 'images per step', integer(1), 64)
+    .option('--lr <x>', 'peak learning rate (cosine decay to 0)', positiveNumber, 0.05)
+    .option('--test-per-class <n>', 'test images per class, 0 = all', integer(0), 0)
+    .option('--no-probe', 'skip the linear probe')
+    .option('--json', 'print the results as JSON on stdout')
+    .addOption(backendOption().default('auto'))
+    .option('--verbose', 'stack traces on errors')
+    .action(async (opts: FinetuneFlags) => {
+      const { finetuneCommand } = await import('./finetune.js');
+      exitCode = await finetuneCommand(opts, io);
     });
 
   // ablate: the ablation studies (apps/ablation/); TensorFlow.js loads only when it runs.
