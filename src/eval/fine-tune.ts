@@ -14,8 +14,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { mixSeed, shuffledIndices } from '../data/seeded-random.js';
 import { rewriteBatchNorm } from '../layers/rewrite-batchnorm.js';
 import { rewriteInputConvs } from '../layers/input-conv2d.js';
-import { tfjsSeed } from '../training/random.js';
-import { withWeightDecay } from '../training/weight-decay.js';
+import { tfjsSeed } from '../random/random.js';
+import { withWeightDecay } from '../step/weight-decay.js';
 import { pixelBatch, type LabeledImages } from './features.js';
 
 /** Options of `fineTune`; every field has the documented default. */

@@ -22,3 +22,4 @@ export {
   type EncoderEvaluation,
   type BaselineAccuracies,
 } from './baselines.js';
+export { fineTune, classifierAccuracy, type FineTuneArgs, type FineTuneResult } from './fine-tune.js';
