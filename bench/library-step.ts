@@ -34,18 +34,13 @@ export async function libraryHarness(backbone: tfl.LayersModel, spec: CaseSpec, 
       dictionary: { id: 'queue', size: spec.queue },
       augmentation: { id: 'crop-flip' },
       normalization: norm === 'shuffle-bn' ? { id: 'shuffle-bn', groups: spec.groups } : { id: 'batchnorm', gradient: norm === 'fast-bn' ? 'hand-written' : 'autodiff' },
-      update: { id: 'momentum', momentum: 0.999 },
+      update: { id: 'momentum', keyEncoderMomentum: 0.999 },
       loss: { id: 'infonce', temperature: 0.07 },
     },
   });
   const trainer = moco.internals;
   await trainer.build();
-  trainer.strategies.dictionary.setup({
-    dim: trainer.config.head.dim,
-    batchSize: spec.batch,
-    random: trainer.random,
-    warn: (m) => process.stderr.write(`  warning: ${m}\n`),
-  });
+  trainer.prepareDictionary({ dim: trainer.config.head.dim, batchSize: spec.batch }, (m) => process.stderr.write(`  warning: ${m}\n`));
   const images = tf.randomUniform(inputShape(spec.model, spec.batch), 0, 1, 'float32', 7) as tf.Tensor4D;
   const ctx = (i: number): StepContext => ({ epoch: 0, step: i, progress: 0, random: trainer.random });
   return {
@@ -80,7 +75,7 @@ export function instrumentedTrainStep(moco: Moco, images: tf.Tensor4D, ctx: Step
       const x = images;
       const [v1, v2] = s.augmentation.views(x, ctx);
       timer.lap('augment');
-      const pairs: [tf.Tensor4D, tf.Tensor4D][] = s.loss.symmetric ? [[v1, v2], [v2, v1]] : [[v1, v2]];
+      const pairs: [tf.Tensor4D, tf.Tensor4D][] = trainer.capabilities.loss.symmetric ? [[v1, v2], [v2, v1]] : [[v1, v2]];
       const key = trainer.key!;
       const constantKeys = pairs.map(([, keyView]) =>
         l2Normalize(s.normalization.encodeKeys((v) => key.apply(v, { training: true }) as tf.Tensor2D, keyView, ctx)),
@@ -110,9 +105,9 @@ export function instrumentedTrainStep(moco: Moco, images: tf.Tensor4D, ctx: Step
       const update = withWeightDecay(grads, trainer.trainableVariables, trainer.config.optimizer.weightDecay);
       trainer.optimizer.applyGradients(update as unknown as Parameters<tf.MomentumOptimizer['applyGradients']>[0]);
       timer.lap('optimizer');
-      s.update.update(trainer.weightPairs, ctx);
+      s.update.apply!(trainer.weightPairs, ctx);
       timer.lap('ema');
-      s.dictionary.update(
+      s.dictionary.update!(
         { keys: keys.length === 1 ? keys[0] : tf.concat(keys), queries: queries.length === 1 ? queries[0] : tf.concat(queries) },
         ctx,
       );

@@ -22,6 +22,8 @@ export { similarityToKeys } from './training/similarity-to-keys.js';
 export { learningRateAt } from './training/lr-schedule.js';
 /** The one zod copy strategy option schemas must use. */
 export { z } from 'zod';
+/** The one inversify copy strategy classes must be decorated with (`@injectable()`, `@inject(RunRandom)`, ...). */
+export { inject, injectable, ContainerModule } from 'inversify';
 export { withWeightDecay } from './training/weight-decay.js';
 export * from './kernels/index.js';
 export * from './checkpoint/index.js';

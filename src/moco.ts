@@ -1,9 +1,12 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type * as tfd from '@tensorflow/tfjs-data';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Observable } from 'rxjs';
 import { resolveConfig, type MocoConfigInput } from './config/moco-config.js';
 import { EventStream } from './events/event-stream.js';
+import { RunWarnings } from './events/run-warnings.js';
+import type { BackendFacts } from './strategies/run-services.js';
+import { Random } from './training/random.js';
 import type { MocoEvent, MocoEventOf, MocoEventType } from './events/moco-event.js';
 import type { MocoPlugin } from './registry/moco-plugin.js';
 import { StrategyRegistry, type ResolvedStrategies } from './registry/strategy-registry.js';
@@ -41,7 +44,16 @@ export class Moco {
     const full: Record<string, unknown> = { preset, seed, head, optimizer };
     for (const f of STRATEGY_FAMILIES) full[f] = { id: resolved.choice.ids[f], ...resolved.choice.options[f] };
     this.config = full;
-    this.trainer = new MocoTrainer(backbone, trainerConfig, resolved.instantiate(), this.stream, full);
+    // The run's services, injected into its strategies and shared with the trainer.
+    const random = new Random(trainerConfig.seed);
+    const warnings = new RunWarnings((message) => this.stream.emit({ type: 'warning', message }));
+    const backend: BackendFacts = {
+      get name() {
+        return tf.getBackend();
+      },
+    };
+    const strategies = resolved.instantiate({ random, warnings, backend });
+    this.trainer = new MocoTrainer(backbone, trainerConfig, strategies, this.stream, full, resolved.capabilities, { random, warnings });
     this.trainer.checkpointSaver = async (dir) => {
       await this.saveCheckpoint(dir, this.checkpointOptions);
     };

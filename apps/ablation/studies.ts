@@ -19,7 +19,7 @@ export const ABLATION_BASE_CONFIG = {
   optimizer: { learningRate: 0.06, momentum: 0.9, weightDecay: 5e-4, schedule: 'constant' },
   loss: { id: 'infonce', temperature: 0.1 },
   dictionary: { id: 'queue', size: 4096 },
-  update: { id: 'momentum', momentum: 0.99, schedule: 'constant' },
+  update: { id: 'momentum', keyEncoderMomentum: 0.99, schedule: 'constant' },
   normalization: { id: 'shuffle-bn', groups: 8 },
   augmentation: { id: 'mocov1', jitter: 0.8, grayscale: 0 },
 } as const satisfies MocoConfigInput;
@@ -111,7 +111,7 @@ function memoryBankCell(k: number): StudyCell {
     batchSize: ABLATION_BATCH_SIZE,
     overrides: {
       preset: 'memory-bank',
-      dictionary: { id: 'memory-bank', negatives: k, momentum: 0.5 },
+      dictionary: { id: 'memory-bank', negatives: k, bankMomentum: 0.5 },
       normalization: { id: 'split-bn', groups: 8 },
     },
     summary: `preset memory-bank: K ${k} sampled, μ 0.5, split BN`,
@@ -126,7 +126,7 @@ function momentumCell(m: number): StudyCell {
     x: m,
     negatives: 4096,
     batchSize: ABLATION_BATCH_SIZE,
-    overrides: { update: { id: 'momentum', momentum: m } },
+    overrides: { update: { id: 'momentum', keyEncoderMomentum: m } },
     summary: m === 0 ? 'm 0 (key encoder = a copy of the query encoder)' : `m ${m}`,
   };
 }

@@ -17,7 +17,7 @@ export const DEFAULT_MOCO_CONFIG = {
   optimizer: { learningRate: 0.06, momentum: 0.9, weightDecay: 5e-4, schedule: 'cosine' },
   loss: { id: 'infonce', temperature: 0.1 },
   dictionary: { id: 'queue', size: 4096 },
-  update: { id: 'momentum', momentum: 0.99 },
+  update: { id: 'momentum', keyEncoderMomentum: 0.99 },
   normalization: { id: 'shuffle-bn', groups: 8 },
   // Crop (area 0.2–1), flip, brightness/contrast jitter: what one grey channel can take of MoCo's recipe.
   augmentation: { id: 'mocov1', jitter: 0.8, grayscale: 0 },

@@ -7,9 +7,15 @@ export interface StepContext {
   readonly epoch: number;
   /** 0-based global step (optimizer updates so far). */
   readonly step: number;
-  /** Fraction of training done, in [0, 1]; 0 when the length of the run is unknown. */
+  /**
+   * Fraction of training done, in [0, 1]: step / total steps when the run's length in steps is known,
+   * otherwise epoch / epochs.
+   */
   readonly progress: number;
-  /** The run's seeded random generator; strategies draw from it so a run repeats exactly. */
+  /**
+   * The step's seeded random stream; strategies draw their per-step randomness from it (augmentation,
+   * Shuffle BN's permutation, sampled negatives) so a run repeats exactly.
+   */
   readonly random: Random;
 }
 
@@ -23,9 +29,6 @@ export interface SetupContext {
   readonly datasetSize?: number;
   /** Total optimizer steps of the run when known. */
   readonly totalSteps?: number;
-  readonly random: Random;
-  /** Report a non-fatal problem; it reaches `events$` as a `warning` event. */
-  warn(message: string): void;
 }
 
 /** Tensors that a strategy keeps across steps, saved and restored with a checkpoint. */

@@ -8,6 +8,8 @@ import type { MocoEvent } from '../events/moco-event.js';
 import { configErrorFromLines } from '../registry/config-error.js';
 import { formatIssues } from '../registry/format-issues.js';
 import type { StrategyFamily, StrategyOf } from '../registry/strategy-family.js';
+import type { RunCapabilities } from '../strategies/capabilities.js';
+import type { RunWarnings } from '../events/run-warnings.js';
 import type { StepContext } from '../strategies/step-context.js';
 import { l2Normalize } from './l2-normalize.js';
 import { learningRateAt } from './lr-schedule.js';
@@ -130,6 +132,8 @@ export class MocoTrainer {
   checkpointSaver: ((dir: string) => Promise<void>) | undefined;
   private fitting = false;
   private pausedAtBoundary = 0;
+  /** K of the last step's negatives: the dictionary's size for one that keeps no `stats`. */
+  private lastNegatives = 0;
 
   constructor(
     readonly backbone: tfl.LayersModel,
@@ -137,14 +141,18 @@ export class MocoTrainer {
     readonly strategies: Strategies,
     readonly events: EventStream,
     readonly fullConfig: Record<string, unknown>,
+    /** What the strategies declared they can do or need (the trainer asks these, never ids). */
+    readonly capabilities: RunCapabilities,
+    /** The run's services, the same objects the strategies were given by injection. */
+    private readonly services: { readonly random: Random; readonly warnings: RunWarnings },
   ) {
-    this.random = new Random(config.seed);
+    this.random = services.random;
     this.position = { epoch: 0, stepInEpoch: 0, step: 0, randomState: this.random.getState() };
   }
 
   /** Whether keys come from a separate momentum/copy encoder (MoCo) rather than the query encoder or a bank. */
   get usesKeyEncoder(): boolean {
-    return !this.strategies.dictionary.providesPositives && this.strategies.update.keySource === 'key-encoder';
+    return !this.capabilities.dictionary.providesPositives && this.capabilities.update.keySource === 'key-encoder';
   }
 
   /** Build the encoders (once). Seeds weight initialisation of the head from the run's seed. */
@@ -200,8 +208,10 @@ export class MocoTrainer {
   }
 
   /** Set the dictionary up (once). A checkpoint load calls it with the saved info before `loadState`. */
-  prepareDictionary(info: DictionarySetupInfo, warn: (message: string) => void = (message) => this.events.emit({ type: 'warning', message })): void {
-    this.strategies.dictionary.setup({ ...info, random: this.random, warn });
+  prepareDictionary(info: DictionarySetupInfo, warn?: (message: string) => void): void {
+    const setup = () => this.strategies.dictionary.setup?.({ ...info });
+    if (warn) this.services.warnings.redirected(warn, setup);
+    else setup();
     this.dictionaryReady = true;
     this.dictionarySetup = { ...info };
   }
@@ -217,7 +227,7 @@ export class MocoTrainer {
     await this.build();
     const s = this.strategies;
     const micro = this.config.microBatch;
-    if (micro > 0 && micro < opts.batchSize && s.dictionary.negativesFromBatch) {
+    if (micro > 0 && micro < opts.batchSize && this.capabilities.dictionary.negativesFromBatch) {
       throw configErrorFromLines([
         `microBatch: ${micro} would split each batch of ${opts.batchSize}, but dictionary '${s.dictionary.id}' takes its negatives from the batch, so K would shrink to the micro-batch; set microBatch to 0 (or at least batchSize), or lower batchSize`,
       ]);
@@ -228,7 +238,7 @@ export class MocoTrainer {
           `fit.workerPlugins: workers: ${opts.workers} trains in worker threads, which load the run's plugins by module; give the modules, e.g. workerPlugins: ['tfjs-moco/plugins'] (or set workers to 1)`,
         ]);
       }
-      if (s.dictionary.negativesFromBatch) {
+      if (this.capabilities.dictionary.negativesFromBatch) {
         throw configErrorFromLines([
           `fit.workers: ${opts.workers} would split each batch of ${opts.batchSize}, but dictionary '${s.dictionary.id}' takes its negatives from the batch, so K would shrink to a worker's share; set workers to 1`,
         ]);
@@ -303,7 +313,7 @@ export class MocoTrainer {
           accSum += result.accuracy;
           steps++;
           images += result.batch;
-          const dict = s.dictionary.stats();
+          const dict = s.dictionary.stats?.() ?? { size: this.lastNegatives, filled: this.lastNegatives };
           this.events.emit({
             type: 'step',
             epoch: this.position.epoch,
@@ -313,7 +323,7 @@ export class MocoTrainer {
             loss: result.loss,
             pretextAccuracy: result.accuracy,
             learningRate: learningRateAt(this.config.optimizer, progress),
-            momentum: this.usesKeyEncoder ? s.update.momentumAt?.(ctx) : undefined,
+            keyEncoderMomentum: this.usesKeyEncoder ? s.update.momentumAt?.(ctx) : undefined,
             dictionaryFill: dict.size ? dict.filled / dict.size : 1,
             dictionarySize: dict.size,
             imagesPerSecond: result.batch / seconds,
@@ -516,7 +526,7 @@ export class MocoTrainer {
     position: { epoch: number; step: number; progress: number },
     keep: <T extends tf.Tensor>(t: T) => T,
   ): Promise<tf.Tensor2D[]> {
-    const keyViews = this.strategies.loss.symmetric ? [v2, v1] : [v2];
+    const keyViews = this.capabilities.loss.symmetric ? [v2, v1] : [v2];
     const n = v1.shape[0];
     const perms = keyViews.map(() => ctx.random.permutation(n));
     const shuffled = tf.tidy(() => keyViews.map((v, p) => tf.gather(v, tf.tensor1d(perms[p], 'int32')) as tf.Tensor4D));
@@ -550,14 +560,14 @@ export class MocoTrainer {
 
   /** Whether a data-parallel step shuffles the key batch across the workers (Shuffle BN with a key encoder). */
   private get shufflesKeysAcrossWorkers(): boolean {
-    return Boolean(this.strategies.normalization.shufflesKeys) && this.key !== undefined && !this.strategies.dictionary.providesPositives;
+    return this.capabilities.normalization.shufflesKeys && this.key !== undefined && !this.capabilities.dictionary.providesPositives;
   }
 
   /** The batch's images and (when given) data-set indices; the indices go to `kept`. */
   readBatch(element: Element, kept: tf.Tensor[]): { images: tf.Tensor4D; indices?: tf.Tensor1D } {
     const { images, indices } = readElement(element);
     if (indices) kept.push(indices);
-    if (this.strategies.dictionary.requiresIndices && !indices) {
+    if (this.capabilities.dictionary.needsIndices && !indices) {
       throw new Error(`dictionary '${this.strategies.dictionary.id}' needs each image's data-set index: give fit() a dataset of {xs, index} elements (imageSetToDataset does).`);
     }
     return { images, indices };
@@ -623,8 +633,8 @@ export class MocoTrainer {
     tf.tidy(() => {
       const update = withWeightDecay(grads, this.trainable, this.config.optimizer.weightDecay);
       this.optimizer.applyGradients(update as unknown as Parameters<tf.MomentumOptimizer['applyGradients']>[0]);
-      if (this.key) this.strategies.update.update(this.pairs, ctx);
-      this.strategies.dictionary.update({ keys, queries, indices }, ctx);
+      if (this.key) this.strategies.update.apply?.(this.pairs, ctx);
+      this.strategies.dictionary.update?.({ keys, queries, indices }, ctx);
     });
   }
 
@@ -641,13 +651,13 @@ export class MocoTrainer {
     providedKeys?: tf.Tensor2D[],
   ): { value: tf.Scalar; grads: tf.NamedTensorMap; accuracy: tf.Scalar; queries: tf.Tensor2D[]; keys: tf.Tensor2D[] } {
     const s = this.strategies;
-    const pairs: [tf.Tensor4D, tf.Tensor4D][] = s.loss.symmetric ? [[v1, v2], [v2, v1]] : [[v1, v2]];
+    const pairs: [tf.Tensor4D, tf.Tensor4D][] = this.capabilities.loss.symmetric ? [[v1, v2], [v2, v1]] : [[v1, v2]];
     // Positive keys that are constants for the loss: from the key encoder (no gradient: it runs
     // outside the gradient closure, tfjs having no stop-gradient) or from the dictionary's store;
     // or encoded already (data parallel with the key batch shuffled across workers).
     const constantKeys = pairs.map(([, keyView], i) => {
       if (providedKeys) return providedKeys[i];
-      if (s.dictionary.providesPositives) return s.dictionary.positives!(indices!, ctx);
+      if (this.capabilities.dictionary.providesPositives) return s.dictionary.positives!(indices!, ctx);
       if (this.key) {
         const key = this.key;
         return l2Normalize(s.normalization.encodeKeys((v) => key.apply(v, { training: true }) as tf.Tensor2D, keyView, ctx));
@@ -665,6 +675,7 @@ export class MocoTrainer {
         const k = constantKeys[i] ?? l2Normalize(this.query.apply(keyView, { training: true }) as tf.Tensor2D);
         const positive = tf.sum(tf.mul(q, k), 1, true) as tf.Tensor2D;
         const negatives = s.dictionary.negativeSimilarities(q, k, ctx, indices);
+        this.lastNegatives = negatives.shape[1];
         const out = s.loss.compute(positive, negatives);
         total = tf.add(total, out.loss);
         accuracies.push(keep(out.accuracy));
@@ -683,7 +694,7 @@ export class MocoTrainer {
     this.optimizer?.dispose();
     // tfjs 4.22: MomentumOptimizer.dispose() does not free its parent SGDOptimizer's learning-rate scalar.
     (this.optimizer as unknown as { c?: tf.Scalar } | undefined)?.c?.dispose();
-    this.strategies.dictionary.dispose();
+    this.strategies.dictionary.dispose?.();
   }
 
   /** The pairs of query/key weights the update rule moves (empty without a key encoder). */

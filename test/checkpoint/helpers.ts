@@ -41,7 +41,7 @@ export async function snapshot(moco: Moco): Promise<Record<string, Float32Array 
   const opt = await t.optimizer.getWeights();
   opt.forEach((w, i) => (out[`optimizer/${i}`] = w.tensor.dataSync() as Float32Array));
   opt[0].tensor.dispose();
-  const state = t.strategies.dictionary.state();
+  const state = t.strategies.dictionary.state!();
   for (const [k, v] of Object.entries(state.tensors)) out[`dictionary/${k}`] = v.dataSync() as Float32Array;
   t.backbone.weights.forEach((w, i) => (out[`backbone/${i}`] = w.read().dataSync() as Float32Array));
   return out;

@@ -11,14 +11,10 @@ import { Random, rewriteBatchNorm, type NormalizationStrategy, type StepContext 
 export class ShuffleBatchNorm implements NormalizationStrategy {
   readonly id: string = 'shuffle-bn';
 
-  readonly shufflesKeys: boolean;
-
   constructor(
     readonly groups: number,
     private readonly shuffle = true,
-  ) {
-    this.shufflesKeys = shuffle;
-  }
+  ) {}
 
   rewriteTopology(topology: unknown): unknown {
     rewriteBatchNorm(topology, { groups: this.groups, label: `normalization ${this.id}` });

@@ -93,7 +93,7 @@ test.serial('pretrain writes encoder, config, events, checkpoint and report; eva
 
   const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'));
   t.like(config, { run: { batchSize: 8, epochs: 3, model: { name: 'tiny' } }, plan: { epochs: 3, totalSteps: 18 }, backend: { name: 'cpu' } });
-  t.like(config.moco, { dictionary: { id: 'queue', size: 16 }, update: { momentum: 0.99 }, loss: { temperature: 0.1 }, optimizer: { schedule: 'cosine' } });
+  t.like(config.moco, { dictionary: { id: 'queue', size: 16 }, update: { keyEncoderMomentum: 0.99 }, loss: { temperature: 0.1 }, optimizer: { schedule: 'cosine' } });
 
   const events = await readEvents(out);
   const steps = events.filter((e) => e.type === 'step');
