@@ -3,7 +3,7 @@ export * from './strategies/index.js';
 export * from './registry/index.js';
 export * from './events/index.js';
 export * from './layers/index.js';
-export { trainerConfigSchema, mergeOverPreset, type MocoConfigInput, type TrainerConfig } from './config/moco-config.js';
+export { trainerConfigSchema, mergeOverPreset, resolveMocoConfig, isResolvedConfig, type MocoConfigInput, type TrainerConfig, type ResolvedConfig } from './config/moco-config.js';
 export {
   fitOptionsSchema,
   type FitOptions,

@@ -2,15 +2,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfd from '@tensorflow/tfjs-data';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Observable } from 'rxjs';
-import { resolveConfig, type MocoConfigInput } from './config/moco-config.js';
+import { isResolvedConfig, resolveMocoConfig, type MocoConfigInput, type ResolvedConfig } from './config/moco-config.js';
 import { EventStream } from './events/event-stream.js';
 import { RunWarnings } from './events/run-warnings.js';
 import type { BackendFacts } from './strategies/run-services.js';
 import { Random } from './training/random.js';
 import type { MocoEvent, MocoEventOf, MocoEventType } from './events/moco-event.js';
 import type { MocoPlugin } from './registry/moco-plugin.js';
-import { StrategyRegistry, type ResolvedStrategies } from './registry/strategy-registry.js';
-import { STRATEGY_FAMILIES } from './registry/strategy-family.js';
+import { StrategyRegistry } from './registry/strategy-registry.js';
+import type { StrategyFamily } from './registry/strategy-family.js';
 import { checkBackbone, modelFacts } from './training/moco-encoders.js';
 import { MocoTrainer, type EpochTask, type FitOptions } from './training/moco-trainer.js';
 import { loadCheckpointInto, writeCheckpoint, type CheckpointInfo, type LoadedCheckpoint, type SaveCheckpointOptions } from './checkpoint/checkpoint-io.js';
@@ -20,8 +20,11 @@ export interface CreateMocoOptions {
   readonly backbone: tfl.LayersModel;
   /** Plugins providing the strategies (the built-ins are `builtinPlugins` from 'tfjs-moco/plugins'). */
   readonly plugins: readonly MocoPlugin[];
-  /** Strategy choices and trainer settings; omitted fields come from the preset (default: 'default'). */
-  readonly config?: MocoConfigInput;
+  /**
+   * Strategy choices and trainer settings; omitted fields come from the preset (default: 'default'). Or a
+   * config resolved already by `resolveMocoConfig` (against these plugins), used as it is.
+   */
+  readonly config?: MocoConfigInput | ResolvedConfig;
 }
 
 /** A configured MoCo run over one backbone. Create with `createMoco`. */
@@ -30,19 +33,18 @@ export class Moco {
   private readonly trainer: MocoTrainer;
   /** Every event of the run, as it happens (synchronously, in subscription order). */
   readonly events$: Observable<MocoEvent>;
-  /** The resolved config: preset merged, every default filled in. */
+  /** The resolved config as plain JSON: preset merged, every default filled in. */
   readonly config: Readonly<Record<string, unknown>>;
 
   constructor(
     readonly registry: StrategyRegistry,
-    readonly resolved: ResolvedStrategies,
-    trainerConfig: ReturnType<typeof resolveConfig>['trainer'],
+    /** The run's configuration, typed: read settings from here, not from `config`. */
+    readonly resolved: ResolvedConfig,
     backbone: tfl.LayersModel,
   ) {
     this.events$ = this.stream.events$;
-    const { preset, seed, head, optimizer } = trainerConfig;
-    const full: Record<string, unknown> = { preset, seed, head, optimizer };
-    for (const f of STRATEGY_FAMILIES) full[f] = { id: resolved.choice.ids[f], ...resolved.choice.options[f] };
+    const trainerConfig = resolved.trainer;
+    const full = resolved.json as Record<string, unknown>;
     this.config = full;
     // The run's services, injected into its strategies and shared with the trainer.
     const random = new Random(trainerConfig.seed);
@@ -52,8 +54,8 @@ export class Moco {
         return tf.getBackend();
       },
     };
-    const strategies = resolved.instantiate({ random, warnings, backend });
-    this.trainer = new MocoTrainer(backbone, trainerConfig, strategies, this.stream, full, resolved.capabilities, { random, warnings });
+    const strategies = resolved.strategies.instantiate({ random, warnings, backend });
+    this.trainer = new MocoTrainer(backbone, trainerConfig, strategies, this.stream, full, resolved.strategies.capabilities, { random, warnings });
     this.trainer.checkpointSaver = async (dir) => {
       await this.saveCheckpoint(dir, this.checkpointOptions);
     };
@@ -128,6 +130,19 @@ export class Moco {
     return this.trainer.query;
   }
 
+  /**
+   * One short line per strategy, from its `describe()` (its id when it has none), for logs and reports.
+   *
+   * ```ts
+   * moco.describeStrategies().dictionary; // 'queue K 4096'
+   * ```
+   */
+  describeStrategies(): { readonly [F in StrategyFamily]: string } {
+    const s = this.trainer.strategies;
+    const line = (x: { id: string; describe?(): string }) => x.describe?.() ?? x.id;
+    return { loss: line(s.loss), dictionary: line(s.dictionary), update: line(s.update), normalization: line(s.normalization), augmentation: line(s.augmentation) };
+  }
+
   /** The momentum key encoder, when the update rule uses one. */
   get keyEncoder(): tfl.LayersModel | undefined {
     return this.trainer.key;
@@ -154,7 +169,6 @@ export function createMoco(options: CreateMocoOptions): Moco {
   checkBackbone(options.backbone);
   if (!Array.isArray(options.plugins)) throw new TypeError('plugins: expected an array of plugins, e.g. builtinPlugins from "tfjs-moco/plugins"');
   const registry = new StrategyRegistry(options.plugins);
-  const { trainer, sections } = resolveConfig(options.config, registry);
-  const resolved = registry.resolve(sections, modelFacts(options.backbone));
-  return new Moco(registry, resolved, trainer, options.backbone);
+  const resolved = isResolvedConfig(options.config) ? options.config : resolveMocoConfig(options.config, registry, modelFacts(options.backbone));
+  return new Moco(registry, resolved, options.backbone);
 }

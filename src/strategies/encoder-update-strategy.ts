@@ -25,6 +25,8 @@ export interface WeightPair {
  */
 export interface EncoderUpdateStrategy {
   readonly id: string;
+  /** One short line for logs and reports, e.g. 'momentum m 0.99'. Default: the id. */
+  describe?(): string;
   /**
    * Move the key encoder's weights after the optimizer step. Runs inside the trainer's tidy; write with
    * `key.assign(...)`. Required for keySource 'key-encoder'.

@@ -16,5 +16,7 @@ export interface LossOutput {
  */
 export interface LossStrategy {
   readonly id: string;
+  /** One short line for logs and reports, e.g. 'InfoNCE τ 0.1'. Default: the id. */
+  describe?(): string;
   compute(positive: tf.Tensor2D, negatives: tf.Tensor2D): LossOutput;
 }

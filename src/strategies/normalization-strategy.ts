@@ -16,6 +16,8 @@ export interface ModelFacts {
  */
 export interface NormalizationStrategy {
   readonly id: string;
+  /** One short line for logs and reports, e.g. 'shuffle-bn, 8 groups'. Default: the id. */
+  describe?(): string;
   /** A reason the model cannot be used with this variant, or undefined. */
   checkModel?(facts: ModelFacts): string | undefined;
   /**

@@ -92,7 +92,7 @@ test.serial('a bad option names the field, the bad value and what is allowed', (
   err = bad({ optimizer: { schedule: 'linear' } });
   t.regex(err.message, /optimizer\.schedule: .*"constant".*"step".*"cosine".*\(got "linear"\)/);
   err = bad({ preset: 'mocov9' });
-  t.regex(err.message, /preset: unknown preset 'mocov9'; registered: default, end-to-end, memory-bank, mocov1, mocov2/);
+  t.regex(err.message, /preset: unknown preset 'mocov9'; registered: default, end-to-end, fmnist-default, memory-bank, mocov1, mocov2/);
   // Several problems are reported at once.
   err = bad({ loss: { temperature: 0 }, dictionary: { size: 0 } });
   t.regex(err.message, /loss\.temperature[\s\S]*dictionary\.size/);

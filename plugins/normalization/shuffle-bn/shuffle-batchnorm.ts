@@ -16,6 +16,10 @@ export class ShuffleBatchNorm implements NormalizationStrategy {
     private readonly shuffle = true,
   ) {}
 
+  describe(): string {
+    return `${this.id}, ${this.groups} groups`;
+  }
+
   rewriteTopology(topology: unknown): unknown {
     rewriteBatchNorm(topology, { groups: this.groups, label: `normalization ${this.id}` });
     return topology;

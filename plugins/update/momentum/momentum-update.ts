@@ -22,6 +22,11 @@ export class MomentumUpdate implements EncoderUpdateStrategy {
     readonly schedule: MomentumSchedule = 'constant',
   ) {}
 
+  describe(): string {
+    if (this.id === 'copy') return 'copy (m 0)';
+    return `momentum m ${this.keyEncoderMomentum}${this.schedule === 'cosine' ? ', cosine to 1' : ''}`;
+  }
+
   /** m at `ctx.progress` (m0 without a context). */
   momentumAt(ctx?: StepContext): number {
     if (this.schedule === 'constant' || !ctx) return this.keyEncoderMomentum;
