@@ -78,7 +78,7 @@ export function mergeOverPreset(preset: Obj, user: Obj): Obj {
     if ((STRATEGY_FAMILIES as readonly string[]).includes(k)) {
       const p = asSection(preset[k]);
       const u = asSection(v);
-      if (p && u && (u.id === undefined || u.id === p.id)) out[k] = { ...p, ...u, id: p.id };
+      if (p && u && (u.id === undefined || u.id === p.id)) out[k] = p.id === undefined ? { ...p, ...u } : { ...p, ...u, id: p.id };
       else out[k] = v;
     } else if (isObj(v) && isObj(preset[k])) {
       out[k] = mergeOverPreset(preset[k] as Obj, v);
