@@ -34,7 +34,7 @@ export async function libraryHarness(backbone: tfl.LayersModel, spec: CaseSpec, 
       dictionary: { id: 'queue', size: spec.queue },
       augmentation: { id: 'crop-flip' },
       normalization: norm === 'shuffle-bn' ? { id: 'shuffle-bn', groups: spec.groups } : { id: 'batchnorm', gradient: norm === 'fast-bn' ? 'hand-written' : 'autodiff' },
-      update: { id: 'momentum', momentum: 0.999 },
+      update: { id: 'momentum', keyEncoderMomentum: 0.999 },
       loss: { id: 'infonce', temperature: 0.07 },
     },
   });
@@ -93,7 +93,7 @@ export function instrumentedTrainStep(moco: Moco, images: tf.Tensor4D, ctx: Step
       const x = images;
       const [v1, v2] = s.augmentation.views(x, ctx);
       timer.lap('augment');
-      const pairs: [tf.Tensor4D, tf.Tensor4D][] = s.loss.symmetric ? [[v1, v2], [v2, v1]] : [[v1, v2]];
+      const pairs: [tf.Tensor4D, tf.Tensor4D][] = moco.trainingStep!.capabilities.loss.symmetric ? [[v1, v2], [v2, v1]] : [[v1, v2]];
       const key = networks.key!;
       const constantKeys = pairs.map(([, keyView]) =>
         l2Normalize(s.normalization.encodeKeys((v) => key.apply(v, { training: true }) as tf.Tensor2D, keyView, ctx)),
@@ -123,9 +123,9 @@ export function instrumentedTrainStep(moco: Moco, images: tf.Tensor4D, ctx: Step
       const update = withWeightDecay(grads, networks.trainable, weightDecay);
       networks.optimizer.applyGradients(update as unknown as Parameters<tf.MomentumOptimizer['applyGradients']>[0]);
       timer.lap('optimizer');
-      s.update.update(networks.weightPairs, ctx);
+      s.update.apply!(networks.weightPairs, ctx);
       timer.lap('ema');
-      s.dictionary.update(
+      s.dictionary.update!(
         { keys: keys.length === 1 ? keys[0] : tf.concat(keys), queries: queries.length === 1 ? queries[0] : tf.concat(queries) },
         ctx,
       );

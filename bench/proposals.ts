@@ -279,8 +279,8 @@ function benchHead(): void {
   tf.dispose([a, b, c]);
 
   // Enqueue of N keys at a pointer that moves like the library's.
-  const dict = new QueueDictionary(K);
-  dict.setup({ dim: D, batchSize: N, random: new Random(1), warn: () => undefined });
+  const dict = new QueueDictionary({ size: K }, new Random(1), { warn: () => undefined });
+  dict.setup({ dim: D, batchSize: N });
   const ctx = { epoch: 0, step: 0, progress: 0, random: new Random(1) };
   const tLib = time(() => {
     dict.update({ keys: k, queries: q });
@@ -333,7 +333,7 @@ function benchEma(): void {
     const update = new MomentumUpdate('momentum', 0.999);
     const ctx = { epoch: 0, step: 0, progress: 0, random: new Random(1) };
     const tLib = time(() => {
-      update.update(pairs, ctx);
+      update.apply(pairs, ctx);
       return tf.slice(kv[0], [0, 0, 0, 0], [1, 1, 1, 1]);
     });
     const tFused = time(() => {

@@ -38,7 +38,7 @@ async function measure(model: ModelId, workers: number): Promise<{ ips: number; 
       dictionary: { id: 'queue', size: queue },
       augmentation: { id: 'crop-flip' },
       normalization: { id: 'batchnorm' },
-      update: { id: 'momentum', momentum: 0.999 },
+      update: { id: 'momentum', keyEncoderMomentum: 0.999 },
       loss: { id: 'infonce', temperature: 0.07 },
     },
   });

@@ -25,7 +25,7 @@ const backbone = tfl.sequential({
 const moco = createMoco({
   backbone,
   plugins: builtinPlugins,
-  config: { dictionary: { id: 'queue', size: 1024 }, update: { momentum: 0.99 }, augmentation: 'crop-flip', loss: { temperature: 0.2 } },
+  config: { dictionary: { id: 'queue', size: 1024 }, update: { keyEncoderMomentum: 0.99 }, augmentation: 'crop-flip', loss: { temperature: 0.2 } },
 });
 
 // 3. Subscribe to the event stream.

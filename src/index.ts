@@ -3,7 +3,7 @@ export * from './strategies/index.js';
 export * from './registry/index.js';
 export * from './events/index.js';
 export * from './layers/index.js';
-export { trainerConfigSchema, mergeOverPreset, type MocoConfigInput, type TrainerConfig } from './config/moco-config.js';
+export { trainerConfigSchema, mergeOverPreset, resolveMocoConfig, isResolvedConfig, type MocoConfigInput, type TrainerConfig, type ResolvedConfig } from './config/moco-config.js';
 export { fitOptionsSchema, type FitOptions, type WorkerExecutorFactory, type WorkerSetup } from './training/fit-options.js';
 export type { EpochTask, EpochTaskContext, EpochAwareDataset } from './training/epoch-task.js';
 export type { Checkpointable, DictionarySetupInfo, FitPlan, NamedWeight, TrainingPosition, TrainingState } from './training/training-state.js';
@@ -16,6 +16,8 @@ export { similarityToKeys } from './math/similarity-to-keys.js';
 export { learningRateAt } from './training/lr-schedule.js';
 /** The one zod copy strategy option schemas must use. */
 export { z } from 'zod';
+/** The one inversify copy strategy classes must be decorated with (`@injectable()`, `@inject(RunRandom)`, ...). */
+export { inject, injectable, ContainerModule } from 'inversify';
 export { withWeightDecay } from './step/weight-decay.js';
 // Backend selection and kernel registration; the kernels' internals are in the 'tfjs-moco/kernels' entry.
 export {

@@ -1,13 +1,16 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type * as tfd from '@tensorflow/tfjs-data';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Observable } from 'rxjs';
-import { resolveConfig, type MocoConfigInput } from './config/moco-config.js';
+import { isResolvedConfig, resolveMocoConfig, type MocoConfigInput, type ResolvedConfig } from './config/moco-config.js';
 import { EventStream } from './events/event-stream.js';
+import { RunWarnings } from './events/run-warnings.js';
+import type { BackendFacts } from './strategies/run-services.js';
+import { Random } from './random/random.js';
 import type { MocoEvent, MocoEventOf, MocoEventType } from './events/moco-event.js';
 import type { MocoPlugin } from './registry/moco-plugin.js';
-import { StrategyRegistry, type ResolvedStrategies } from './registry/strategy-registry.js';
-import { STRATEGY_FAMILIES } from './registry/strategy-family.js';
+import { StrategyRegistry } from './registry/strategy-registry.js';
+import type { StrategyFamily } from './registry/strategy-family.js';
 import { checkBackbone, modelFacts } from './step/moco-encoders.js';
 import type { MocoStep, Strategies } from './step/moco-step.js';
 import type { EpochTask } from './training/epoch-task.js';
@@ -22,8 +25,11 @@ export interface CreateMocoOptions {
   readonly backbone: tfl.LayersModel;
   /** Plugins providing the strategies (the built-ins are `builtinPlugins` from 'tfjs-moco/plugins'). */
   readonly plugins: readonly MocoPlugin[];
-  /** Strategy choices and trainer settings; omitted fields come from the preset (default: 'default'). */
-  readonly config?: MocoConfigInput;
+  /**
+   * Strategy choices and trainer settings; omitted fields come from the preset (default: 'default'). Or a
+   * config resolved already by `resolveMocoConfig` (against these plugins), used as it is.
+   */
+  readonly config?: MocoConfigInput | ResolvedConfig;
 }
 
 /** A configured MoCo run over one backbone. Create with `createMoco`. */
@@ -33,21 +39,29 @@ export class Moco {
   private readonly loop: FitLoop;
   /** Every event of the run, as it happens (synchronously, in subscription order). */
   readonly events$: Observable<MocoEvent>;
-  /** The resolved config: preset merged, every default filled in. */
+  /** The resolved config as plain JSON: preset merged, every default filled in. */
   readonly config: Readonly<Record<string, unknown>>;
 
   constructor(
     readonly registry: StrategyRegistry,
-    readonly resolved: ResolvedStrategies,
-    trainerConfig: ReturnType<typeof resolveConfig>['trainer'],
+    /** The run's configuration, typed: read settings from here, not from `config`. */
+    readonly resolved: ResolvedConfig,
     backbone: tfl.LayersModel,
   ) {
     this.events$ = this.stream.events$;
-    const { preset, seed, head, optimizer } = trainerConfig;
-    const full: Record<string, unknown> = { preset, seed, head, optimizer };
-    for (const f of STRATEGY_FAMILIES) full[f] = { id: resolved.choice.ids[f], ...resolved.choice.options[f] };
+    const trainerConfig = resolved.trainer;
+    const full = resolved.json as Record<string, unknown>;
     this.config = full;
-    this.trainer = new MocoTrainer(backbone, trainerConfig, resolved.instantiate(), this.stream, full);
+    // The run's services, injected into its strategies and shared with the trainer.
+    const random = new Random(trainerConfig.seed);
+    const warnings = new RunWarnings((message) => this.stream.emit({ type: 'warning', message }));
+    const backend: BackendFacts = {
+      get name() {
+        return tf.getBackend();
+      },
+    };
+    const strategies = resolved.strategies.instantiate({ random, warnings, backend });
+    this.trainer = new MocoTrainer(backbone, trainerConfig, strategies, this.stream, full, resolved.strategies.capabilities, { random, warnings });
     this.loop = new FitLoop(this.trainer, async (dir) => {
       await this.saveCheckpoint(dir, this.checkpointOptions);
     });
@@ -120,6 +134,19 @@ export class Moco {
   /** The query encoder (backbone + head) being trained; undefined before the first fit. */
   get queryEncoder(): tfl.LayersModel | undefined {
     return this.trainer.query;
+  }
+
+  /**
+   * One short line per strategy, from its `describe()` (its id when it has none), for logs and reports.
+   *
+   * ```ts
+   * moco.describeStrategies().dictionary; // 'queue K 4096'
+   * ```
+   */
+  describeStrategies(): { readonly [F in StrategyFamily]: string } {
+    const s = this.trainer.strategies;
+    const line = (x: { id: string; describe?(): string }) => x.describe?.() ?? x.id;
+    return { loss: line(s.loss), dictionary: line(s.dictionary), update: line(s.update), normalization: line(s.normalization), augmentation: line(s.augmentation) };
   }
 
   /** The key encoder f_k (it follows the query encoder by the update rule), when the run has one. */
@@ -207,7 +234,6 @@ export function createMoco(options: CreateMocoOptions): Moco {
   checkBackbone(options.backbone);
   if (!Array.isArray(options.plugins)) throw new TypeError('plugins: expected an array of plugins, e.g. builtinPlugins from "tfjs-moco/plugins"');
   const registry = new StrategyRegistry(options.plugins);
-  const { trainer, sections } = resolveConfig(options.config, registry);
-  const resolved = registry.resolve(sections, modelFacts(options.backbone));
-  return new Moco(registry, resolved, trainer, options.backbone);
+  const resolved = isResolvedConfig(options.config) ? options.config : resolveMocoConfig(options.config, registry, modelFacts(options.backbone));
+  return new Moco(registry, resolved, options.backbone);
 }

@@ -2,27 +2,23 @@
 // studies follow the MoCo paper's ablations (He et al. 2020): the three mechanisms against K (Fig. 3), the
 // momentum m (Table in §4.1), Shuffle BN (App. A.9) and the queue size K (the MoCo curve of Fig. 3).
 import { mergeOverPreset, type MocoConfigInput } from '../../src/config/moco-config.js';
+import { fmnistDefault } from '../../plugins/presets/fmnist-default.js';
 
 export const STUDY_NAMES = ['mechanisms', 'momentum', 'shuffle-bn', 'queue-size'] as const;
 export type StudyName = (typeof STUDY_NAMES)[number];
 
 /**
- * The recipe every cell starts from: the library's default Fashion-MNIST job (the PyTorch reference run of
- * the project notes): MLP head, InfoNCE τ 0.1, queue K 4096, m 0.99, 8-group Shuffle BN, crop + flip +
- * brightness/contrast jitter, SGD lr 0.06 at batch 256, wd 5e-4. One change: the learning rate is constant.
- * A cell trains for a wall-clock budget, so its number of steps is not known in advance and a schedule over
- * "the run" has no end to decay towards; a constant rate treats fast and slow cells alike.
+ * The recipe every cell starts from: the registered preset of the default Fashion-MNIST job
+ * (plugins/presets/fmnist-default.ts: MLP head, InfoNCE τ 0.1, queue K 4096, m 0.99, 8-group Shuffle BN,
+ * crop + flip + brightness/contrast jitter, SGD lr 0.06 at batch 256, wd 5e-4), with one change: the learning
+ * rate and the key encoder's momentum are constant. A cell trains for a wall-clock budget, so its number of
+ * steps is not known in advance and a schedule over "the run" has no end to decay towards; a constant rate
+ * treats fast and slow cells alike.
  */
-export const ABLATION_BASE_CONFIG = {
-  preset: 'mocov2',
-  head: { type: 'mlp', dim: 128, hidden: 512 },
-  optimizer: { learningRate: 0.06, momentum: 0.9, weightDecay: 5e-4, schedule: 'constant' },
-  loss: { id: 'infonce', temperature: 0.1 },
-  dictionary: { id: 'queue', size: 4096 },
-  update: { id: 'momentum', momentum: 0.99, schedule: 'constant' },
-  normalization: { id: 'shuffle-bn', groups: 8 },
-  augmentation: { id: 'mocov1', jitter: 0.8, grayscale: 0 },
-} as const satisfies MocoConfigInput;
+export const ABLATION_BASE_CONFIG: MocoConfigInput = {
+  ...mergeOverPreset(fmnistDefault.config, { optimizer: { schedule: 'constant' }, update: { schedule: 'constant' } }),
+  preset: fmnistDefault.name,
+} as MocoConfigInput;
 
 /** The batch size of every cell unless the study varies it (the paper's 256). */
 export const ABLATION_BATCH_SIZE = 256;
@@ -64,7 +60,7 @@ export interface StudyDefinition {
   readonly cells: readonly StudyCell[];
 }
 
-const LR = ABLATION_BASE_CONFIG.optimizer.learningRate;
+const LR = ABLATION_BASE_CONFIG.optimizer!.learningRate!;
 
 function mocoCell(k: number, series = 'MoCo'): StudyCell {
   return {
@@ -111,7 +107,7 @@ function memoryBankCell(k: number): StudyCell {
     batchSize: ABLATION_BATCH_SIZE,
     overrides: {
       preset: 'memory-bank',
-      dictionary: { id: 'memory-bank', negatives: k, momentum: 0.5 },
+      dictionary: { id: 'memory-bank', negatives: k, bankMomentum: 0.5 },
       normalization: { id: 'split-bn', groups: 8 },
     },
     summary: `preset memory-bank: K ${k} sampled, μ 0.5, split BN`,
@@ -126,7 +122,7 @@ function momentumCell(m: number): StudyCell {
     x: m,
     negatives: 4096,
     batchSize: ABLATION_BATCH_SIZE,
-    overrides: { update: { id: 'momentum', momentum: m } },
+    overrides: { update: { id: 'momentum', keyEncoderMomentum: m } },
     summary: m === 0 ? 'm 0 (key encoder = a copy of the query encoder)' : `m ${m}`,
   };
 }

@@ -4,6 +4,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { ImageSet } from '../../src/data/image-set.js';
 import { extractFeatures } from '../../src/eval/features.js';
+import type { ResolvedConfig } from '../../src/config/moco-config.js';
 import { createMoco } from '../../src/moco.js';
 import type { MocoPlugin } from '../../src/registry/moco-plugin.js';
 import type { FitOptions } from '../../src/training/fit-options.js';
@@ -23,7 +24,8 @@ export interface Speed {
 export async function measureSpeed(opts: {
   makeBackbone: () => tfl.LayersModel;
   plugins: readonly MocoPlugin[];
-  mocoConfig: Record<string, unknown>;
+  /** The run's resolved MoCo config (the throwaway run uses the very same). */
+  mocoConfig: ResolvedConfig;
   train: ImageSet;
   batchSize: number;
   steps?: number;

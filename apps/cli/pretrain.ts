@@ -12,6 +12,8 @@ import { stratifiedSubset, type ImageSet } from '../../src/data/index.js';
 import { evaluateEncoder, type EncoderEvaluation } from '../../src/eval/baselines.js';
 import type { MocoEvent } from '../../src/events/moco-event.js';
 import { createMoco, type Moco } from '../../src/moco.js';
+import { StrategyRegistry } from '../../src/registry/strategy-registry.js';
+import { modelFacts } from '../../src/step/moco-encoders.js';
 import { attachKnnMonitor } from '../../src/eval/knn-monitor.js';
 import { workerThreadExecutor } from '../../src/node/index.js';
 import type { FitOptions } from '../../src/training/fit-options.js';
@@ -22,9 +24,10 @@ import { buildEncoder, type ModelName } from './encoder-spec.js';
 import { evalImages, measureSpeed, planRun, type Speed } from './plan.js';
 import { ProgressView, type CliIo } from './progress.js';
 import { renderSvg, reportMarkdown, reportSpec } from './report.js';
-import { QUICK_OVERRIDES, deepMerge, mocoConfigOf, readConfigFile, resolveRunConfig, type RunConfig } from './run-config.js';
+import { checkMocoFlags, mocoSettings, resolveMoco, type MocoFlags } from './moco-settings.js';
+import { QUICK_OVERRIDES, deepMerge, readConfigFile, resolveRunConfig, type RunConfig } from './run-config.js';
 
-export interface PretrainFlags {
+export interface PretrainFlags extends MocoFlags {
   config?: string;
   data?: string;
   out?: string;
@@ -95,7 +98,7 @@ function parallelOptions(run: RunConfig, io: CliIo): Pick<FitOptions, 'workers' 
 
 export async function pretrainCommand(flags: PretrainFlags, io: CliIo): Promise<number> {
   const started = performance.now();
-  const file = flags.config ? await readConfigFile(flags.config) : undefined;
+  const { moco: fileMoco, ...file } = flags.config ? await readConfigFile(flags.config) : {};
   const fromFlags = {
     data: flags.data,
     epochs: flags.epochs,
@@ -106,9 +109,12 @@ export async function pretrainCommand(flags: PretrainFlags, io: CliIo): Promise<
     knnEvery: flags.knnEvery,
     minutes: flags.minutes,
     model: flags.model || flags.width ? { name: flags.model, width: flags.width } : undefined,
+    moco: mocoSettings(fileMoco, flags, Boolean(flags.quick)),
   };
   const run = resolveRunConfig(deepMerge(flags.quick ? (QUICK_OVERRIDES as Record<string, unknown>) : undefined, file, fromFlags), flags.config ? `--config ${flags.config}` : 'options');
   parseDataSpec(run.data);
+  const registry = new StrategyRegistry(io.plugins);
+  checkMocoFlags(run.moco, run.seed, flags, registry);
   const out = resolve(flags.out ?? join('runs', timestamp()));
   if (await exists(join(out, CHECKPOINT_DIR, 'manifest.json'))) {
     throw new CliError(`--out ${out}: already holds a run; continue it with \`tfjs-moco resume --out ${out}\` or choose another --out`);
@@ -117,11 +123,11 @@ export async function pretrainCommand(flags: PretrainFlags, io: CliIo): Promise<
   const data = await loadData(run.data, (m) => io.err(`warning: ${m}`));
   io.err(`data: ${describeSet(data.train)}${data.test ? `; evaluation on ${describeSet(data.test)}${data.heldOut ? ' (held out, not trained on)' : ''}` : ''}`);
   const shape: [number, number, number] = [data.train.height, data.train.width, data.train.channels];
-  const mocoConfig = mocoConfigOf(run);
   const backbone = buildEncoder(run.model, shape);
   let moco: Moco | undefined;
   try {
-    // Created first: a bad MoCo setting fails here, naming the field, before any time is spent.
+    // Resolved first: a bad MoCo setting fails here, naming the field or flag, before any time is spent.
+    const mocoConfig = resolveMoco(run.moco, run.seed, registry, modelFacts(backbone));
     moco = createMoco({ backbone, plugins: io.plugins, config: mocoConfig });
     let plan: RunRecord['plan'];
     let speed: Speed | undefined;
@@ -310,7 +316,7 @@ async function trainAndReport(job: Job): Promise<number> {
       ['encoder', `${run.model.name}${run.model.width ? ` (width ${run.model.width})` : ''}, ${countParams(encoder)} parameters`],
       ['backend', `${record.backend.name} (${record.backend.package})${run.workers > 1 ? `, ${run.workers} workers (data parallel)` : ''}`],
       ['schedule', `${plan.epochs} epochs × ${plan.stepsPerEpoch ?? Math.ceil(plan.datasetSize / plan.batchSize)} steps of batch ${plan.batchSize} = ${plan.totalSteps} steps (${plan.reason})`],
-      ['MoCo', describeMoco(record.moco)],
+      ['MoCo', describeMoco(moco)],
       ['wall time (this invocation)', `${seconds.toFixed(0)} s${plan.plannedTotalSeconds ? ` (planned ${plan.plannedTotalSeconds.toFixed(0)} s)` : ''}`],
     ];
     if (record.speed) facts.push(['measured speed', `${record.speed.trainImagesPerSecond.toFixed(1)} training images/s`]);
@@ -349,16 +355,18 @@ function countParams(model: tfl.LayersModel): string {
   return model.countParams().toLocaleString('en-US');
 }
 
-function describeMoco(c: Record<string, unknown>): string {
-  const get = (path: string) => path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], c);
+/** One line of the run's MoCo settings, from the typed resolved config and each strategy's own description. */
+function describeMoco(moco: Moco): string {
+  const { optimizer, head } = moco.resolved.trainer;
+  const s = moco.describeStrategies();
   return [
-    `queue K ${get('dictionary.size')}`,
-    `m ${get('update.momentum')}`,
-    `τ ${get('loss.temperature')}`,
-    `lr ${get('optimizer.learningRate')} ${get('optimizer.schedule')}`,
-    `wd ${get('optimizer.weightDecay')}`,
-    `${get('normalization.id')}${get('normalization.groups') ? ` ${get('normalization.groups')} groups` : ''}`,
-    `${get('head.type')} head ${get('head.dim')}-d`,
-    `augmentation ${get('augmentation.id')}`,
+    s.dictionary,
+    s.update,
+    s.loss,
+    `lr ${optimizer.learningRate} ${optimizer.schedule}`,
+    `wd ${optimizer.weightDecay}`,
+    s.normalization,
+    `${head.type} head ${head.dim}-d`,
+    `augmentation ${s.augmentation}`,
   ].join(', ');
 }

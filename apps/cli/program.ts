@@ -30,6 +30,12 @@ function positiveNumber(value: string): number {
   return n;
 }
 
+function unitInterval(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n >= 0 && n <= 1)) throw new InvalidArgumentError('expected a number from 0 to 1.');
+  return n;
+}
+
 /** The package version, from the package.json above this file (apps/cli or dist/apps/cli). */
 function version(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -96,6 +102,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--knn-every <n>', 'kNN monitor every n epochs, 0 = off (default 1)', integer(0))
     .option('--minutes <m>', 'wall-time budget of the whole job when epochs are planned (default 10)', positiveNumber)
     .option('--quick', 'a ~1 minute run of the same job (smaller batch, queue and evaluation)')
+    .option('--preset <name>', 'MoCo settings to start from: fmnist-default (default), mocov1, mocov2, end-to-end, memory-bank, or a plugin\'s')
+    .option('--queue-size <K>', 'K, the negatives in the queue (dictionary.size; fmnist-default 4096)', integer(1))
+    .option('--key-momentum <m>', 'm of the key encoder\'s moving average (update.keyEncoderMomentum; fmnist-default 0.99)', unitInterval)
+    .option('--temperature <t>', 'τ of the contrastive loss (loss.temperature; fmnist-default 0.1)', positiveNumber)
     .addOption(new Option('--model <name>', 'encoder architecture (default small-convnet)').choices([...MODEL_NAMES]))
     .addOption(new Option('--width <n>', 'encoder width').argParser(integer(1)).hideHelp())
     .addOption(new Option('--stop-after <steps>', 'stop with a checkpoint after this many steps').argParser(integer(1)).hideHelp())

@@ -2,26 +2,8 @@
 // in. What a run resolved to is written to <out>/config.json, from which `resume` continues.
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { mergeOverPreset } from '../../src/config/moco-config.js';
 import { CliError } from './cli-error.js';
 import { BACKEND_NAMES, MODEL_NAMES } from './constants.js';
-
-/**
- * The MoCo settings of the default job (Fashion-MNIST, small conv net, 2 CPU cores), after the PyTorch
- * reference run in the project notes (fmnist-reference.md): K 4096, m 0.99, τ 0.1, SGD lr 0.06 with
- * cosine decay, wd 5e-4, 8-group Shuffle BN, MLP head, crop + flip + brightness/contrast jitter.
- */
-export const DEFAULT_MOCO_CONFIG = {
-  preset: 'mocov2',
-  head: { type: 'mlp', dim: 128, hidden: 512 },
-  optimizer: { learningRate: 0.06, momentum: 0.9, weightDecay: 5e-4, schedule: 'cosine' },
-  loss: { id: 'infonce', temperature: 0.1 },
-  dictionary: { id: 'queue', size: 4096 },
-  update: { id: 'momentum', momentum: 0.99 },
-  normalization: { id: 'shuffle-bn', groups: 8 },
-  // Crop (area 0.2–1), flip, brightness/contrast jitter: what one grey channel can take of MoCo's recipe.
-  augmentation: { id: 'mocov1', jitter: 0.8, grayscale: 0 },
-} as const;
 
 const positiveInt = z.number().int().min(1);
 const perClass = z.number().int().min(0);
@@ -77,7 +59,10 @@ export const runConfigSchema = z
       .strict()
       .prefault({}),
     checkpointEvery: z.union([z.object({ steps: positiveInt }).strict(), z.object({ epochs: positiveInt }).strict()]).default({ epochs: 1 }),
-    /** MoCo settings (createMoco's config), merged over DEFAULT_MOCO_CONFIG. */
+    /**
+     * MoCo settings (createMoco's config) over the preset they name, 'fmnist-default' unless they name
+     * another (see moco-settings.ts).
+     */
     moco: z.record(z.string(), z.unknown()).default({}),
   })
   .strict();
@@ -93,7 +78,7 @@ export const QUICK_OVERRIDES: RunConfigInput = {
   plannedEpochs: 3,
   monitor: { trainPerClass: 30, testPerClass: 10, k: 10 },
   evaluation: { trainPerClass: 100, testPerClass: 50, k: 20 },
-  moco: { dictionary: { size: 1024 } },
+  // And a smaller queue: QUICK_MOCO in moco-settings.ts.
 };
 
 type Obj = Record<string, unknown>;
@@ -139,9 +124,4 @@ export function resolveRunConfig(input: Obj, source: string): RunConfig {
     throw new CliError(`${source}: ${field}: ${issue.message}`);
   }
   return parsed.data;
-}
-
-/** The createMoco config of a run: the defaults, the run's `moco` section over them, and the run's seed. */
-export function mocoConfigOf(run: RunConfig): Obj {
-  return { ...mergeOverPreset(DEFAULT_MOCO_CONFIG as unknown as Obj, run.moco), seed: run.seed };
 }

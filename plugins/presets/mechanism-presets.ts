@@ -30,8 +30,8 @@ export const memoryBank: Preset = {
   config: {
     ...mocoV1.config,
     loss: { id: 'infonce', temperature: 0.07 },
-    dictionary: { id: 'memory-bank', negatives: 4096, momentum: 0.5 },
-    update: { id: 'momentum', momentum: 0.999 },
+    dictionary: { id: 'memory-bank', negatives: 4096, bankMomentum: 0.5 },
+    update: { id: 'momentum', keyEncoderMomentum: 0.999 },
     normalization: { id: 'split-bn', groups: 8 },
   },
 };

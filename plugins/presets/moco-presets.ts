@@ -12,7 +12,7 @@ export const mocoV1: Preset = {
     optimizer: { learningRate: 0.03, momentum: 0.9, weightDecay: 1e-4, schedule: 'step', milestones: [0.6, 0.8], gamma: 0.1 },
     loss: { id: 'infonce', temperature: 0.07 },
     dictionary: { id: 'queue', size: 65536 },
-    update: { id: 'momentum', momentum: 0.999 },
+    update: { id: 'momentum', keyEncoderMomentum: 0.999 },
     normalization: { id: 'shuffle-bn', groups: 8 },
     augmentation: { id: 'mocov1' },
   },

@@ -15,7 +15,8 @@ export const ownImageQueueStrategy = defineStrategy({
       size: z.number().int().min(1).max(1 << 20).default(4096),
     })
     .strict(),
-  create: (o) => new OwnImageQueue(o.size),
+  strategy: OwnImageQueue,
+  capabilities: { needsIndices: true },
 });
 
 export const ownImageQueuePlugin = strategyPlugin('acme/own-image-queue', '1.0.0', [ownImageQueueStrategy]);

@@ -1,7 +1,18 @@
 // A third-party dictionary, written against the public API only (outside this repository you would
 // import from 'tfjs-moco' instead of '../../src/index.js').
 import * as tf from '@tensorflow/tfjs-core';
-import { l2Normalize, type DictionaryStrategy, type DictionaryUpdate, type SetupContext, type StrategyState } from '../../src/index.js';
+import {
+  RunRandom,
+  StrategyOptions,
+  inject,
+  injectable,
+  l2Normalize,
+  type DictionaryStrategy,
+  type DictionaryUpdate,
+  type Random,
+  type SetupContext,
+  type StrategyState,
+} from '../../src/index.js';
 
 /** A similarity low enough that e^(s/τ) is exactly 0 in float32 for any τ ≤ 100: the key drops out of a softmax. */
 export const SKIPPED = -1e4;
@@ -12,23 +23,31 @@ export const SKIPPED = -1e4;
  * than the data set (or a small data set trained for many epochs) holds older keys of the very image
  * a query shows: false negatives that push an image away from itself. Masked similarities are set to
  * SKIPPED, so they add nothing to InfoNCE's denominator and get no gradient.
+ *
+ * The run's container builds it: its options and the run's seeded random generator arrive by injection.
  */
+@injectable()
 export class OwnImageQueue implements DictionaryStrategy {
   readonly id = 'own-image-queue';
-  readonly requiresIndices = true;
-  readonly providesPositives = false;
+  /** K, stored keys. */
+  readonly size: number;
   private keys: tf.Variable | undefined;
   /** Data-set index of each stored key; −1 for the initial random keys. */
   private owners: tf.Variable | undefined;
   private pointer = 0;
   private filled = 0;
 
-  constructor(readonly size: number) {}
+  constructor(
+    @inject(StrategyOptions) options: { readonly size: number },
+    @inject(RunRandom) private readonly random: Random,
+  ) {
+    this.size = options.size;
+  }
 
   setup(ctx: SetupContext): void {
     if (ctx.batchSize > this.size) throw new Error(`dictionary.size: own-image-queue (${this.size}) must hold at least one batch (${ctx.batchSize})`);
     this.dispose();
-    const seed = ctx.random.seed();
+    const seed = this.random.seed();
     this.keys = tf.tidy(() => tf.variable(l2Normalize(tf.randomNormal([this.size, ctx.dim], 0, 1, 'float32', seed)), false));
     this.owners = tf.variable(tf.fill([this.size], -1, 'int32'), false);
     this.pointer = 0;

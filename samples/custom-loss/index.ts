@@ -19,6 +19,7 @@ export const debiasedLossStrategy = defineStrategy({
     })
     .strict(),
   create: (o) => new DebiasedContrastiveLoss(o.temperature, o.tauPlus, o.symmetric),
+  capabilities: (o) => ({ symmetric: o.symmetric }),
 });
 
 export const debiasedLossPlugin = strategyPlugin('acme/debiased-loss', '1.0.0', [debiasedLossStrategy]);

@@ -29,7 +29,7 @@ function randomImages(n: number): tfd.Dataset<tf.Tensor3D> {
 export function describe(e: MocoEvent): string {
   switch (e.type) {
     case 'step':
-      return `step ${e.step}: loss ${e.loss.toFixed(4)}, pretext acc ${e.pretextAccuracy.toFixed(2)}, m ${e.momentum}`;
+      return `step ${e.step}: loss ${e.loss.toFixed(4)}, pretext acc ${e.pretextAccuracy.toFixed(2)}, m ${e.keyEncoderMomentum}`;
     case 'epoch-ended':
       return `epoch ${e.epoch}: mean loss ${e.meanLoss.toFixed(4)}`;
     case 'run-started':
@@ -51,7 +51,7 @@ export async function run(options: { epochs?: number; stepsPerEpoch?: number; lo
     config: {
       loss: { id: 'debiased', temperature: 0.2, tauPlus: 0.1 },
       dictionary: { id: 'queue', size: 8 },
-      update: { id: 'momentum', momentum: 0.99 },
+      update: { id: 'momentum', keyEncoderMomentum: 0.99 },
       normalization: { id: 'shuffle-bn', groups: 2 },
       augmentation: 'crop-flip',
       head: { dim: 16 },

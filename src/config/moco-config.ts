@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { ConfigError, configErrorFromLines } from '../registry/config-error.js';
 import { formatIssues } from '../registry/format-issues.js';
 import { DEFAULT_PRESET } from '../registry/preset.js';
-import type { StrategyRegistry, StrategySection } from '../registry/strategy-registry.js';
+import type { ResolvedStrategies, StrategyRegistry, StrategySection } from '../registry/strategy-registry.js';
+import type { ModelFacts } from '../strategies/normalization-strategy.js';
 import { STRATEGY_FAMILIES, type StrategyFamily } from '../registry/strategy-family.js';
 
 const section = z.union([z.string(), z.looseObject({ id: z.string().optional() })]);
@@ -77,7 +78,7 @@ export function mergeOverPreset(preset: Obj, user: Obj): Obj {
     if ((STRATEGY_FAMILIES as readonly string[]).includes(k)) {
       const p = asSection(preset[k]);
       const u = asSection(v);
-      if (p && u && (u.id === undefined || u.id === p.id)) out[k] = { ...p, ...u, id: p.id };
+      if (p && u && (u.id === undefined || u.id === p.id)) out[k] = p.id === undefined ? { ...p, ...u } : { ...p, ...u, id: p.id };
       else out[k] = v;
     } else if (isObj(v) && isObj(preset[k])) {
       out[k] = mergeOverPreset(preset[k] as Obj, v);
@@ -88,15 +89,44 @@ export function mergeOverPreset(preset: Obj, user: Obj): Obj {
   return out;
 }
 
+/**
+ * A run's whole configuration, resolved once (preset looked up, the user's config merged over it, every
+ * option validated with its defaults filled in, the strategies' capabilities checked) and handed down as
+ * one typed object: `createMoco` builds the run from it, and what the run reports or a checkpoint stores
+ * is its `json`.
+ *
+ * ```ts
+ * const config = resolveMocoConfig({ preset: 'mocov2', dictionary: { size: 4096 } }, new StrategyRegistry(builtinPlugins));
+ * config.trainer.optimizer.learningRate; // 0.03
+ * config.strategies.choice.options.dictionary; // { size: 4096 }
+ * const moco = createMoco({ backbone, plugins: builtinPlugins, config });
+ * ```
+ */
 export interface ResolvedConfig {
+  /** Brand that tells a resolved config from a config input. */
+  readonly [RESOLVED]: true;
+  /** The preset the config was merged over. */
+  readonly preset: string;
+  /** The trainer's own settings (seed, head, optimizer, microBatch), defaults filled in. */
   readonly trainer: TrainerConfig;
-  readonly sections: Record<StrategyFamily, StrategySection>;
-  /** Everything, merged and with defaults: what `run-started` reports and a checkpoint stores. */
-  readonly full: Obj;
+  /** The five strategies: factories, parsed options, capabilities, and `instantiate` for a run. */
+  readonly strategies: ResolvedStrategies;
+  /** Everything as plain JSON: what `run-started` reports and a checkpoint stores (createMoco accepts it back). */
+  readonly json: Readonly<Record<string, unknown>>;
 }
 
-/** Validate a user config: preset lookup, merge, trainer fields. Strategy options are checked by the registry. */
-export function resolveConfig(input: unknown, registry: StrategyRegistry): Omit<ResolvedConfig, 'full'> {
+const RESOLVED: unique symbol = Symbol.for('tfjs-moco/resolved-config');
+
+/** Whether `config` is a `ResolvedConfig` (rather than a config input). */
+export function isResolvedConfig(config: unknown): config is ResolvedConfig {
+  return isObj(config) && (config as { [RESOLVED]?: unknown })[RESOLVED] === true;
+}
+
+/**
+ * Resolve a config input against the registry's strategies and presets. Throws a ConfigError naming every
+ * field at fault. `model`: the backbone's facts, for strategies that refuse some models.
+ */
+export function resolveMocoConfig(input: unknown, registry: StrategyRegistry, model?: ModelFacts): ResolvedConfig {
   if (input !== undefined && !isObj(input)) throw new ConfigError('config', `expected an object, got ${JSON.stringify(input)}`);
   const user = (input ?? {}) as Obj;
   const presetName = typeof user.preset === 'string' ? user.preset : DEFAULT_PRESET;
@@ -111,5 +141,9 @@ export function resolveConfig(input: unknown, registry: StrategyRegistry): Omit<
   }
   const sections = {} as Record<StrategyFamily, StrategySection>;
   for (const f of STRATEGY_FAMILIES) if (parsed.data[f] !== undefined) sections[f] = parsed.data[f] as StrategySection;
-  return { trainer: parsed.data, sections };
+  const strategies = registry.resolve(sections, model);
+  const { preset: name, seed, head, optimizer } = parsed.data;
+  const json: Obj = { preset: name, seed, head, optimizer };
+  for (const f of STRATEGY_FAMILIES) json[f] = { id: strategies.choice.ids[f], ...strategies.choice.options[f] };
+  return { [RESOLVED]: true, preset: name, trainer: parsed.data, strategies, json };
 }

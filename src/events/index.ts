@@ -1,2 +1,3 @@
 export * from './moco-event.js';
 export * from './event-stream.js';
+export * from './run-warnings.js';

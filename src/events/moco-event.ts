@@ -41,7 +41,7 @@ export interface StepEvent {
   readonly pretextAccuracy: number;
   readonly learningRate: number;
   /** Momentum m of the key encoder's EMA, when the update rule has one. */
-  readonly momentum?: number;
+  readonly keyEncoderMomentum?: number;
   /** Share of the dictionary holding real keys, in [0, 1]. */
   readonly dictionaryFill: number;
   readonly dictionarySize: number;

@@ -17,6 +17,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { l2Normalize } from '../math/l2-normalize.js';
 import type { StrategyFamily, StrategyOf } from '../registry/strategy-family.js';
+import { DEFAULT_CAPABILITIES, type RunCapabilities } from '../strategies/capabilities.js';
 import type { StepContext } from '../strategies/step-context.js';
 import type { MocoNetworks } from './moco-networks.js';
 import { withWeightDecay } from './weight-decay.js';
@@ -62,7 +63,12 @@ export class MocoStep {
     readonly strategies: Strategies,
     /** L2 weight decay added to every gradient (torch.optim.SGD's weight_decay). */
     readonly weightDecay: number,
+    /** What the strategies declared they can do or need (the step asks these, never ids). */
+    readonly capabilities: RunCapabilities = DEFAULT_CAPABILITIES,
   ) {}
+
+  /** K of the last step's negatives: the dictionary's size for one that keeps no `stats`. */
+  lastNegatives = 0;
 
   /** A whole step on one batch, on this thread. Returns [loss, accuracy] as one tensor, to read once. */
   run(batch: StepBatch, ctx: StepContext, learningRate: number): tf.Tensor1D {
@@ -89,7 +95,7 @@ export class MocoStep {
     const { query } = this.networks;
     const { dictionary, loss } = this.strategies;
     const [v1, v2] = views;
-    const pairs: Views[] = loss.symmetric ? [[v1, v2], [v2, v1]] : [[v1, v2]];
+    const pairs: Views[] = this.capabilities.loss.symmetric ? [[v1, v2], [v2, v1]] : [[v1, v2]];
     // k.detach(): tfjs has no stop-gradient, so constant keys are computed before, outside, the grad scope.
     const constantKeys = pairs.map(([, keyView], i) => encodedKeys?.[i] ?? this.positiveKeys(keyView, indices, ctx));
     const queries: tf.Tensor2D[] = [];
@@ -103,6 +109,7 @@ export class MocoStep {
         const k = constantKeys[i] ?? l2Normalize(query.apply(keyView, { training: true }) as tf.Tensor2D);
         const positive = tf.sum(tf.mul(q, k), 1, true) as tf.Tensor2D;
         const negatives = dictionary.negativeSimilarities(q, k, ctx, indices);
+        this.lastNegatives = negatives.shape[1];
         const out = loss.compute(positive, negatives);
         total = tf.add(total, out.loss);
         // Tensors made in the grad scope die with it unless kept; `adopt` below hands them to the caller's scope.
@@ -126,7 +133,7 @@ export class MocoStep {
    */
   private positiveKeys(keyView: tf.Tensor4D, indices: tf.Tensor1D | undefined, ctx: StepContext): tf.Tensor2D | undefined {
     const { dictionary, normalization } = this.strategies;
-    if (dictionary.providesPositives) return dictionary.positives!(indices!, ctx);
+    if (this.capabilities.dictionary.providesPositives) return dictionary.positives!(indices!, ctx);
     const key = this.networks.key;
     if (!key) return undefined;
     return l2Normalize(normalization.encodeKeys((x) => key.apply(x, { training: true }) as tf.Tensor2D, keyView, ctx));
@@ -153,10 +160,10 @@ export class MocoStep {
       optimizer.setLearningRate(learningRate);
       const decayed = withWeightDecay(result.grads, trainable, this.weightDecay);
       optimizer.applyGradients(decayed as unknown as Parameters<tf.MomentumOptimizer['applyGradients']>[0]);
-      if (key) update.update(weightPairs, ctx);
+      if (key) update.apply?.(weightPairs, ctx);
       const pairs = result.keys.length;
       const pairIndices = indices && pairs > 1 ? (tf.concat(Array.from({ length: pairs }, () => indices)) as tf.Tensor1D) : indices;
-      dictionary.update({ keys: concatRows(result.keys), queries: concatRows(result.queries), indices: pairIndices }, ctx);
+      dictionary.update?.({ keys: concatRows(result.keys), queries: concatRows(result.queries), indices: pairIndices }, ctx);
     });
   }
 }

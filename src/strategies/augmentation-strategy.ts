@@ -8,6 +8,8 @@ import type { StepContext } from './step-context.js';
  */
 export interface AugmentationStrategy {
   readonly id: string;
+  /** One short line for logs and reports, e.g. 'mocov2'. Default: the id. */
+  describe?(): string;
   /** `images`: float32 [N,H,W,C] in [0,1]. Returns two views of the same shape (or a fixed crop size). */
   views(images: tf.Tensor4D, ctx: StepContext): [tf.Tensor4D, tf.Tensor4D];
 }

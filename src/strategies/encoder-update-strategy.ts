@@ -8,22 +8,31 @@ export interface WeightPair {
 }
 
 /**
- * How the key encoder follows the query encoder (MoCo paper Sec. 3.2, "Momentum update").
- * - keySource 'key-encoder': keys come from a separate encoder, outside the gradient scope, which
- *   `update` moves after every optimizer step (momentum EMA; m = 0 is a plain copy). The key encoder
- *   starts as an exact copy and is non-trainable; its BatchNorm moving statistics are its own.
- * - keySource 'query-encoder': keys come from the query encoder itself, with gradient (end-to-end);
- *   `update` is never called.
+ * How the key encoder follows the query encoder (MoCo paper Sec. 3.2, "Momentum update"). Where the keys
+ * come from is the factory's `capabilities.keySource`:
+ * - 'key-encoder' (default): keys come from a separate encoder, outside the gradient scope, which `apply`
+ *   moves after every optimizer step (momentum EMA; m = 0 is a plain copy). The key encoder starts as an
+ *   exact copy and is non-trainable; its BatchNorm moving statistics are its own.
+ * - 'query-encoder': keys come from the query encoder itself, with gradient (end-to-end); `apply` is never
+ *   called.
+ *
+ * ```ts
+ * const halfway: EncoderUpdateStrategy = {
+ *   id: 'halfway',
+ *   apply: (pairs) => pairs.forEach((p) => p.key.assign(tf.add(tf.mul(p.key, 0.5), tf.mul(p.query, 0.5)))),
+ * };
+ * ```
  */
 export interface EncoderUpdateStrategy {
   readonly id: string;
-  readonly keySource: 'key-encoder' | 'query-encoder';
+  /** One short line for logs and reports, e.g. 'momentum m 0.99'. Default: the id. */
+  describe?(): string;
   /**
-   * Move the key encoder's weights after the optimizer step. Runs inside the trainer's tidy; write
-   * with `key.assign(...)`.
+   * Move the key encoder's weights after the optimizer step. Runs inside the trainer's tidy; write with
+   * `key.assign(...)`. Required for keySource 'key-encoder'.
    */
-  update(pairs: readonly WeightPair[], ctx: StepContext): void;
-  /** The momentum in force at this point of the run (reported in step events), if the rule has one. */
+  apply?(pairs: readonly WeightPair[], ctx: StepContext): void;
+  /** The key encoder's momentum in force at this point of the run (reported in step events), if the rule has one. */
   momentumAt?(ctx: StepContext): number;
   state?(): StrategyState;
   loadState?(state: StrategyState): void;

@@ -11,14 +11,12 @@ export interface LossOutput {
 /**
  * A contrastive loss over cosine similarities. The trainer gives it, per query, the similarity to
  * its positive key ([N,1]) and to its negatives ([N,K]); both are raw dot products of unit vectors,
- * so temperature and any other scaling belong to the loss. Runs inside the gradient scope.
+ * so temperature and any other scaling belong to the loss. Runs inside the gradient scope. A loss over
+ * both view orders declares `capabilities: { symmetric: true }` in its factory.
  */
 export interface LossStrategy {
   readonly id: string;
-  /**
-   * When true the trainer also swaps the views (view 2 as query, view 1 as key) and adds the two
-   * losses, as the MoCo CIFAR demo's `--symmetric` and MoCo v3 do.
-   */
-  readonly symmetric: boolean;
+  /** One short line for logs and reports, e.g. 'InfoNCE τ 0.1'. Default: the id. */
+  describe?(): string;
   compute(positive: tf.Tensor2D, negatives: tf.Tensor2D): LossOutput;
 }

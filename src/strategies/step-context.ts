@@ -12,7 +12,10 @@ export interface StepContext {
    * (whole epochs done, so it moves once per epoch).
    */
   readonly progress: number;
-  /** The run's seeded random generator; strategies draw from it so a run repeats exactly. */
+  /**
+   * The step's seeded random stream; strategies draw their per-step randomness from it (augmentation,
+   * Shuffle BN's permutation, sampled negatives) so a run repeats exactly.
+   */
   readonly random: Random;
 }
 
@@ -26,9 +29,6 @@ export interface SetupContext {
   readonly datasetSize?: number;
   /** Total optimizer steps of the run when known. */
   readonly totalSteps?: number;
-  readonly random: Random;
-  /** Report a non-fatal problem; it reaches `events$` as a `warning` event. */
-  warn(message: string): void;
 }
 
 /** Tensors that a strategy keeps across steps, saved and restored with a checkpoint. */

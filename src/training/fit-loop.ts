@@ -122,7 +122,7 @@ export class FitLoop {
           const learningRate = learningRateAt(trainer.settings.optimizer, progress);
           let result: StepResult;
           try {
-            const batch = readBatch(next.value, trainer.strategies.dictionary);
+            const batch = readBatch(next.value, trainer.strategies.dictionary, trainer.capabilities.dictionary.needsIndices);
             try {
               result = await executor.run(batch, ctx, learningRate);
             } finally {
@@ -200,7 +200,8 @@ export class FitLoop {
   private publishStep(result: StepResult, ctx: StepContext, learningRate: number, plan: FitPlan, seconds: number): void {
     const trainer = this.trainer;
     const { dictionary, update } = trainer.strategies;
-    const dict = dictionary.stats();
+    const negatives = trainer.step?.lastNegatives ?? 0;
+    const dict = dictionary.stats?.() ?? { size: negatives, filled: negatives };
     trainer.events.emit({
       type: 'step',
       epoch: ctx.epoch,
@@ -211,7 +212,7 @@ export class FitLoop {
       pretextAccuracy: result.accuracy,
       learningRate,
       // The key encoder's moving-average coefficient m (eq. 2) at this step, not SGD's momentum.
-      momentum: trainer.usesKeyEncoder ? update.momentumAt?.(ctx) : undefined,
+      keyEncoderMomentum: trainer.usesKeyEncoder ? update.momentumAt?.(ctx) : undefined,
       dictionaryFill: dict.size ? dict.filled / dict.size : 1,
       dictionarySize: dict.size,
       imagesPerSecond: result.batch / seconds,
@@ -249,13 +250,14 @@ export class FitLoop {
     }
     const { dictionary } = this.trainer.strategies;
     const micro = this.trainer.settings.microBatch;
-    if (micro > 0 && micro < opts.batchSize && dictionary.negativesFromBatch) {
+    const { negativesFromBatch } = this.trainer.capabilities.dictionary;
+    if (micro > 0 && micro < opts.batchSize && negativesFromBatch) {
       throw configErrorFromLines([
         `microBatch: ${micro} would split each batch of ${opts.batchSize}, but dictionary '${dictionary.id}' takes its negatives from the batch, so K would shrink to the micro-batch; set microBatch to 0 (or at least batchSize), or lower batchSize`,
       ]);
     }
     if (opts.workers > 1) {
-      if (dictionary.negativesFromBatch) {
+      if (negativesFromBatch) {
         throw configErrorFromLines([
           `fit.workers: ${opts.workers} would split each batch of ${opts.batchSize}, but dictionary '${dictionary.id}' takes its negatives from the batch, so K would shrink to a worker's share; set workers to 1`,
         ]);

@@ -4,7 +4,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { TrainerConfig } from '../config/moco-config.js';
 import type { EventStream } from '../events/event-stream.js';
-import { Random } from '../random/random.js';
+import type { Random } from '../random/random.js';
+import type { RunWarnings } from '../events/run-warnings.js';
+import type { RunCapabilities } from '../strategies/capabilities.js';
 import { STRATEGY_FAMILIES, type StrategyFamily } from '../registry/strategy-family.js';
 import type { StrategyState } from '../strategies/step-context.js';
 import { copyWeightsByLayerName } from '../step/moco-encoders.js';
@@ -34,20 +36,24 @@ export class MocoTrainer implements Checkpointable {
     readonly events: EventStream,
     /** The resolved config (preset merged, defaults filled in): what `run-started` reports and a checkpoint stores. */
     readonly config: Readonly<Record<string, unknown>>,
+    /** What the strategies declared they can do or need (the trainer asks these, never ids). */
+    readonly capabilities: RunCapabilities,
+    /** The run's services, the same objects the strategies were given by injection. */
+    private readonly services: { readonly random: Random; readonly warnings: RunWarnings },
   ) {
-    this.random = new Random(settings.seed);
+    this.random = services.random;
   }
 
   /** Whether keys come from a separate key encoder (MoCo) rather than the query encoder or a memory bank. */
   get usesKeyEncoder(): boolean {
-    return !this.strategies.dictionary.providesPositives && this.strategies.update.keySource === 'key-encoder';
+    return !this.capabilities.dictionary.providesPositives && this.capabilities.update.keySource === 'key-encoder';
   }
 
   /** Build the encoders and optimizer (once). The head's initial weights are seeded from the run's seed. */
   async build(): Promise<MocoStep> {
     if (!this.mocoStep) {
       this.networks = await buildNetworks(this.backbone, this.settings, this.strategies.normalization, this.usesKeyEncoder);
-      this.mocoStep = new MocoStep(this.networks, this.strategies, this.settings.optimizer.weightDecay);
+      this.mocoStep = new MocoStep(this.networks, this.strategies, this.settings.optimizer.weightDecay, this.capabilities);
     }
     return this.mocoStep;
   }
@@ -87,9 +93,14 @@ export class MocoTrainer implements Checkpointable {
     return this.dictionaryInfo !== undefined;
   }
 
-  /** Set the dictionary up (once), drawing its initial state from the run's generator. */
-  prepareDictionary(info: DictionarySetupInfo, warn: (message: string) => void = (message) => this.events.emit({ type: 'warning', message })): void {
-    this.strategies.dictionary.setup({ ...info, random: this.random, warn });
+  /**
+   * Set the dictionary up (once), drawing its initial state from the run's generator (injected as RunRandom).
+   * `warn`: where the setup's warnings go instead of `events$` (a restore silences them).
+   */
+  prepareDictionary(info: DictionarySetupInfo, warn?: (message: string) => void): void {
+    const setup = () => this.strategies.dictionary.setup?.({ ...info });
+    if (warn) this.services.warnings.redirected(warn, setup);
+    else setup();
     this.dictionaryInfo = { ...info };
   }
 
@@ -188,6 +199,6 @@ export class MocoTrainer implements Checkpointable {
   /** Free every tensor the run owns (encoders' copies, optimizer state, dictionary). The backbone stays. */
   dispose(): void {
     if (this.networks) disposeNetworks(this.networks);
-    this.strategies.dictionary.dispose();
+    this.strategies.dictionary.dispose?.();
   }
 }

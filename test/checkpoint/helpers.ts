@@ -41,7 +41,7 @@ export async function snapshot(moco: Moco): Promise<Record<string, Float32Array 
   const opt = await step.networks.optimizer.getWeights();
   opt.forEach((w, i) => (out[`optimizer/${i}`] = w.tensor.dataSync() as Float32Array));
   opt[0].tensor.dispose();
-  const state = moco.strategies.dictionary.state();
+  const state = moco.strategies.dictionary.state!();
   for (const [k, v] of Object.entries(state.tensors)) out[`dictionary/${k}`] = v.dataSync() as Float32Array;
   moco.backbone.weights.forEach((w, i) => (out[`backbone/${i}`] = w.read().dataSync() as Float32Array));
   return out;

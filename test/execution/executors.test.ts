@@ -32,7 +32,7 @@ async function train(makeExecutor: (moco: ReturnType<typeof createMoco>) => Step
   await executor.dispose();
   images.dispose();
   const weights = moco.queryEncoder!.trainableWeights.map((w) => tf.clone(w.read()));
-  const queue = tf.clone(moco.strategies.dictionary.state().tensors.queue);
+  const queue = tf.clone(moco.strategies.dictionary.state!().tensors.queue);
   moco.dispose();
   return { losses, batches, tensors, weights, queue };
 }

@@ -42,7 +42,7 @@ async function run(config: MocoConfigInput, symmetric = false) {
   });
   await moco.fit(randomImages(16, 8, 1, 9), { epochs: 1, batchSize: 8 });
   const weights = moco.exportEncoder().getWeights().map((w) => tf.clone(w));
-  const queue = tf.clone(moco.strategies.dictionary.state().tensors.queue);
+  const queue = tf.clone(moco.strategies.dictionary.state!().tensors.queue);
   moco.dispose();
   return { losses, accuracies, weights, queue };
 }

@@ -85,14 +85,14 @@ test.serial('a bad option names the field, the bad value and what is allowed', (
   t.regex(err.message, /loss\.temperature: .*>\s*0.*\(got -1\)/);
   err = bad({ dictionary: { size: 10.5 } });
   t.regex(err.message, /dictionary\.size: .*int.*\(got 10\.5\)/);
-  err = bad({ update: { momentum: 1.5 } });
-  t.regex(err.message, /update\.momentum: .*<=\s*1.*\(got 1\.5\)/);
+  err = bad({ update: { keyEncoderMomentum: 1.5 } });
+  t.regex(err.message, /update\.keyEncoderMomentum: .*<=\s*1.*\(got 1\.5\)/);
   err = bad({ normalization: { groupz: 4 } });
   t.regex(err.message, /normalization: unknown option\(s\) 'groupz'/);
   err = bad({ optimizer: { schedule: 'linear' } });
   t.regex(err.message, /optimizer\.schedule: .*"constant".*"step".*"cosine".*\(got "linear"\)/);
   err = bad({ preset: 'mocov9' });
-  t.regex(err.message, /preset: unknown preset 'mocov9'; registered: default, end-to-end, memory-bank, mocov1, mocov2/);
+  t.regex(err.message, /preset: unknown preset 'mocov9'; registered: default, end-to-end, fmnist-default, memory-bank, mocov1, mocov2/);
   // Several problems are reported at once.
   err = bad({ loss: { temperature: 0 }, dictionary: { size: 0 } });
   t.regex(err.message, /loss\.temperature[\s\S]*dictionary\.size/);
@@ -120,7 +120,7 @@ test.serial('defaults are the paper\'s (MoCo v1) and the preset can be overridde
     optimizer: { learningRate: 0.03, momentum: 0.9, weightDecay: 1e-4, schedule: 'step' },
     loss: { id: 'infonce', temperature: 0.07 },
     dictionary: { id: 'queue', size: 65536 },
-    update: { id: 'momentum', momentum: 0.999 },
+    update: { id: 'momentum', keyEncoderMomentum: 0.999 },
     normalization: { id: 'shuffle-bn', groups: 8 },
   });
   const v2 = createMoco({ backbone: tinyBackbone(8, 1, 4, 'v2'), plugins: builtinPlugins, config: { preset: 'mocov2', loss: { temperature: 0.1 } } });

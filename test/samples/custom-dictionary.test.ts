@@ -10,8 +10,8 @@ await useCpu();
 const ctx = { epoch: 0, step: 0, progress: 0, random: new Random(0) };
 
 test('own-image-queue skips the stored keys of the query\'s own image, and only those', (t) => {
-  const queue = new OwnImageQueue(4);
-  queue.setup({ dim: 2, batchSize: 2, random: new Random(1), warn: () => {} });
+  const queue = new OwnImageQueue({ size: 4 }, new Random(1));
+  queue.setup({ dim: 2, batchSize: 2 });
   queue.update({ keys: tf.tensor2d([[1, 0], [0, 1]]), queries: tf.tensor2d([[1, 0], [0, 1]]), indices: tf.tensor1d([5, 7], 'int32') });
   t.deepEqual(Array.from(queue.storedOwners.dataSync()), [5, 7, -1, -1]);
   const q = tf.tensor2d([[1, 0], [0.6, 0.8]]);

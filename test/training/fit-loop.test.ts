@@ -37,7 +37,7 @@ test.serial('events: run-started, one step per batch (short last batch included)
   for (const s of steps) {
     t.true(Number.isFinite(s.loss) && s.loss > 0);
     t.true(s.pretextAccuracy >= 0 && s.pretextAccuracy <= 1);
-    t.is(s.momentum, 0.999);
+    t.is(s.keyEncoderMomentum, 0.999);
     t.true(s.imagesPerSecond > 0);
   }
   t.like(events.at(-1), { type: 'run-ended', reason: 'completed', steps: 6, epochs: 2 });

@@ -35,7 +35,7 @@ test.serial('a short MoCo run lowers the loss and lifts kNN accuracy above the s
     config: {
       seed: 1,
       dictionary: { size: 128 },
-      update: { momentum: 0.99 },
+      update: { keyEncoderMomentum: 0.99 },
       normalization: { groups: 4 },
       // Brightness/contrast jitter matters here: without it each image's own intensity is the easiest
       // instance signature, and kNN on shapes gets worse while the pretext task is learned.

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { DictionaryStrategy, SetupContext, StrategyState } from '../../../src/index.js';
+import { WarningSink, inject, injectable, type DictionaryStrategy, type SetupContext } from '../../../src/index.js';
 
 /**
  * Row i of a square matrix without its diagonal entry: [N,N] → [N,N−1], entry (i, c) = m[i, c < i ? c : c+1].
@@ -23,17 +23,21 @@ export function dropDiagonal(m: tf.Tensor2D): tf.Tensor2D {
  * gradient (the paper's end-to-end); with a momentum key encoder they are constants and this is
  * MoCo v3's contrastive loss (Chen, Xie & He 2021, Alg. 1, minus the predictor).
  */
+@injectable()
 export class InBatchDictionary implements DictionaryStrategy {
   readonly id = 'in-batch';
-  readonly requiresIndices = false;
-  readonly providesPositives = false;
-  readonly negativesFromBatch = true;
   private batchSize = 0;
+
+  constructor(@inject(WarningSink) private readonly warnings: WarningSink) {}
+
+  describe(): string {
+    return 'in-batch, K = batch − 1';
+  }
 
   setup(ctx: SetupContext): void {
     this.batchSize = ctx.batchSize;
     if (ctx.datasetSize !== undefined && ctx.datasetSize % ctx.batchSize === 1) {
-      ctx.warn(
+      this.warnings.warn(
         `dictionary 'in-batch': ${ctx.datasetSize} images in batches of ${ctx.batchSize} leave a last batch of one image, which has no in-batch negatives (its loss is 0 and it teaches nothing); choose a batchSize that leaves at least 2, or set stepsPerEpoch.`,
       );
     }
@@ -44,21 +48,11 @@ export class InBatchDictionary implements DictionaryStrategy {
     return tf.tidy(() => dropDiagonal(tf.matMul(queries, keys, false, true)));
   }
 
-  update(): void {
-    // Nothing is stored: the next batch brings its own negatives.
-  }
+  // No `update`: nothing is stored, the next batch brings its own negatives.
 
   /** K = batch − 1, always "full". */
   stats() {
     const k = Math.max(0, this.batchSize - 1);
     return { size: k, filled: k };
   }
-
-  state(): StrategyState {
-    return { tensors: {}, values: {} };
-  }
-
-  loadState(): void {}
-
-  dispose(): void {}
 }

@@ -8,7 +8,8 @@ export const inBatchStrategy = defineStrategy({
   id: 'in-batch',
   description: 'The other keys of the same batch as negatives, K = batch − 1 (end-to-end, MoCo Fig. 2a; with a momentum encoder: MoCo v3)',
   options: z.object({}).strict(),
-  create: () => new InBatchDictionary(),
+  strategy: InBatchDictionary,
+  capabilities: { negativesFromBatch: true },
 });
 
 export const inBatchPlugin = strategyPlugin('tfjs-moco/in-batch', '0.1.0', [inBatchStrategy]);

@@ -1,21 +1,23 @@
 import { defineStrategy, strategyPlugin, z, type StrategyChoice } from '../../../src/index.js';
-import { MemoryBankDictionary } from './memory-bank-dictionary.js';
+import { MemoryBankDictionary, type MemoryBankOptions } from './memory-bank-dictionary.js';
 
-export { MemoryBankDictionary };
+export { MemoryBankDictionary, type MemoryBankOptions };
 
 /**
- * Combinations refused at config load (MoCo Sec. 3.2: the bank replaces the key encoder altogether).
- * Checked by id: a third-party update rule or normalization is judged by its own `check`.
+ * Combinations refused at config load (MoCo Sec. 3.2: the bank replaces the key encoder altogether),
+ * decided by the other strategies' capabilities, so a third-party update rule, loss or normalization is
+ * judged exactly as a built-in one.
  */
 function checkMemoryBank(choice: StrategyChoice): string | undefined {
-  if (choice.ids.update === 'shared') {
-    return "the memory bank supplies each positive from its stored slot, so no encoder computes keys and the end-to-end rule 'shared' would silently do nothing; keep update 'momentum' (unused: no key encoder is built) or use dictionary 'in-batch' for end-to-end";
+  const { update, loss, normalization } = choice.capabilities;
+  if (update.keySource === 'query-encoder') {
+    return `the memory bank supplies each positive from its stored slot, so no encoder computes keys and the end-to-end rule '${choice.ids.update}' would silently do nothing (its keySource is the query encoder); keep update 'momentum' (unused: no key encoder is built) or use dictionary 'in-batch' for end-to-end`;
   }
-  if (choice.options.loss.symmetric === true) {
+  if (loss.symmetric) {
     return 'a symmetric loss swaps the two views, but the memory bank has no second view: both orders would score a query against the same stored slot and update it twice per step; set loss.symmetric to false';
   }
-  if (choice.ids.normalization === 'shuffle-bn') {
-    return "Shuffle BN shuffles the key encoder's batch, and with a memory bank there is no key encoder (the positive is a stored slot, which shares no batch statistics with its query); choose normalization 'batchnorm', or 'split-bn' for per-group statistics";
+  if (normalization.shufflesKeys) {
+    return `Shuffle BN shuffles the key encoder's batch (normalization '${choice.ids.normalization}' does), and with a memory bank there is no key encoder (the positive is a stored slot, which shares no batch statistics with its query); choose normalization 'batchnorm', or 'split-bn' for per-group statistics`;
   }
   return undefined;
 }
@@ -29,10 +31,11 @@ export const memoryBankStrategy = defineStrategy({
       /** K, negatives drawn uniformly (with replacement) from the bank each step, shared by the batch; 4096 in Wu et al. */
       negatives: z.number().int().min(1).max(1 << 20).default(4096),
       /** μ of the slot update; 0.5 in Wu et al. and in the MoCo paper's reimplementation. */
-      momentum: z.number().min(0).max(1).default(0.5),
+      bankMomentum: z.number().min(0).max(1).default(0.5),
     })
     .strict(),
-  create: (o) => new MemoryBankDictionary(o.negatives, o.momentum),
+  strategy: MemoryBankDictionary,
+  capabilities: { providesPositives: true, needsIndices: true },
   check: checkMemoryBank,
 });
 

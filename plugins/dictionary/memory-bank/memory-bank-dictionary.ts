@@ -1,5 +1,27 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { l2Normalize, similarityToKeys, type DictionaryStrategy, type DictionaryUpdate, type SetupContext, type StepContext, type StrategyState } from '../../../src/index.js';
+import {
+  RunRandom,
+  inject,
+  injectable,
+  StrategyOptions,
+  WarningSink,
+  l2Normalize,
+  similarityToKeys,
+  type DictionaryStrategy,
+  type DictionaryUpdate,
+  type Random,
+  type SetupContext,
+  type StepContext,
+  type StrategyState,
+} from '../../../src/index.js';
+
+/** The memory bank's options (see the plugin's schema). */
+export interface MemoryBankOptions {
+  /** K, the negatives drawn per step. */
+  readonly negatives: number;
+  /** μ of the slot update, slot ← normalize(μ·slot + (1−μ)·q). */
+  readonly bankMomentum: number;
+}
 
 /**
  * The memory bank (Wu et al. 2018, "Unsupervised Feature Learning via Non-Parametric Instance
@@ -20,10 +42,13 @@ import { l2Normalize, similarityToKeys, type DictionaryStrategy, type Dictionary
  * n×d buffer: the update is O(n·d) memory traffic (as the queue's), plus O(N·d) arithmetic on the
  * used rows only (gather, EMA, normalize, then one `tensorScatterUpdate` of the unique rows).
  */
+@injectable()
 export class MemoryBankDictionary implements DictionaryStrategy {
   readonly id = 'memory-bank';
-  readonly requiresIndices = true;
-  readonly providesPositives = true;
+  /** K, the negatives drawn per step. */
+  readonly negatives: number;
+  /** μ of the slot update. */
+  readonly bankMomentum: number;
   private bank: tf.Variable | undefined;
   /** 1 for each slot that holds a real (updated) representation. */
   private written: Uint8Array = new Uint8Array(0);
@@ -31,11 +56,17 @@ export class MemoryBankDictionary implements DictionaryStrategy {
   private sampled: Int32Array = new Int32Array(0);
 
   constructor(
-    /** K, the negatives drawn per step. */
-    readonly negatives: number,
-    /** μ of the slot update. */
-    readonly momentum: number,
-  ) {}
+    @inject(StrategyOptions) options: MemoryBankOptions,
+    @inject(RunRandom) private readonly random: Random,
+    @inject(WarningSink) private readonly warnings: WarningSink,
+  ) {
+    this.negatives = options.negatives;
+    this.bankMomentum = options.bankMomentum;
+  }
+
+  describe(): string {
+    return `memory bank, K ${this.negatives} sampled negatives, μ ${this.bankMomentum}`;
+  }
 
   setup(ctx: SetupContext): void {
     const n = ctx.datasetSize;
@@ -45,10 +76,10 @@ export class MemoryBankDictionary implements DictionaryStrategy {
       );
     }
     if (this.negatives > n) {
-      ctx.warn(`dictionary.negatives ${this.negatives} exceeds the ${n} slots of the memory bank: negatives are drawn with replacement, so each step repeats slots.`);
+      this.warnings.warn(`dictionary.negatives ${this.negatives} exceeds the ${n} slots of the memory bank: negatives are drawn with replacement, so each step repeats slots.`);
     }
     this.dispose();
-    const seed = ctx.random.seed();
+    const seed = this.random.seed();
     // Random unit vectors, as the queue starts (InstDisc draws uniform in ±1/√(d/3), nearly unit norm).
     this.bank = tf.tidy(() => tf.variable(l2Normalize(tf.randomNormal([n, ctx.dim], 0, 1, 'float32', seed)), false));
     this.written = new Uint8Array(n);
@@ -123,7 +154,7 @@ export class MemoryBankDictionary implements DictionaryStrategy {
       }
       const slots = tf.tensor1d(unique, 'int32');
       const old = tf.gather(this.store, slots);
-      const fresh = l2Normalize(tf.add(tf.mul(old, this.momentum), tf.mul(q, 1 - this.momentum)));
+      const fresh = l2Normalize(tf.add(tf.mul(old, this.bankMomentum), tf.mul(q, 1 - this.bankMomentum)));
       this.store.assign(tf.tensorScatterUpdate(this.store, tf.reshape(slots, [unique.length, 1]), fresh));
     });
     for (const id of unique) {

@@ -1,7 +1,7 @@
 import { defineStrategy, strategyPlugin, z } from '../../../src/index.js';
-import { QueueDictionary } from './queue-dictionary.js';
+import { QueueDictionary, type QueueOptions } from './queue-dictionary.js';
 
-export { QueueDictionary };
+export { QueueDictionary, type QueueOptions };
 
 export const queueStrategy = defineStrategy({
   family: 'dictionary',
@@ -13,7 +13,7 @@ export const queueStrategy = defineStrategy({
       size: z.number().int().min(1).max(1 << 20).default(65536),
     })
     .strict(),
-  create: (o) => new QueueDictionary(o.size),
+  strategy: QueueDictionary,
 });
 
 export const queuePlugin = strategyPlugin('tfjs-moco/queue', '0.1.0', [queueStrategy]);

@@ -1,5 +1,24 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { l2Normalize, similarityToKeys, type DictionaryStrategy, type DictionaryUpdate, type SetupContext, type StrategyState } from '../../../src/index.js';
+import {
+  RunRandom,
+  inject,
+  injectable,
+  StrategyOptions,
+  WarningSink,
+  l2Normalize,
+  similarityToKeys,
+  type DictionaryStrategy,
+  type DictionaryUpdate,
+  type Random,
+  type SetupContext,
+  type StrategyState,
+} from '../../../src/index.js';
+
+/** The queue's options (see the plugin's schema). */
+export interface QueueOptions {
+  /** K, the number of stored keys and negatives. */
+  readonly size: number;
+}
 
 /**
  * MoCo's dictionary as a queue (He et al. 2020, Sec. 3.2): K keys of past batches, the newest enqueued
@@ -8,25 +27,36 @@ import { l2Normalize, similarityToKeys, type DictionaryStrategy, type Dictionary
  * (a ring buffer: "dequeue the oldest" = overwrite the rows at the pointer). Starts as random unit
  * vectors, as the reference implementation does; `filled` counts rows that hold real keys.
  */
+@injectable()
 export class QueueDictionary implements DictionaryStrategy {
   readonly id = 'queue';
-  readonly requiresIndices = false;
-  readonly providesPositives = false;
+  /** K. */
+  readonly size: number;
   private queue: tf.Variable | undefined;
   private pointer = 0;
   private filled = 0;
 
-  constructor(readonly size: number) {}
+  constructor(
+    @inject(StrategyOptions) options: QueueOptions,
+    @inject(RunRandom) private readonly random: Random,
+    @inject(WarningSink) private readonly warnings: WarningSink,
+  ) {
+    this.size = options.size;
+  }
+
+  describe(): string {
+    return `queue K ${this.size}`;
+  }
 
   setup(ctx: SetupContext): void {
     if (ctx.batchSize > this.size) {
       throw new Error(`dictionary.size: the queue (${this.size}) must hold at least one batch (${ctx.batchSize}); raise dictionary.size or lower batchSize.`);
     }
     if (ctx.datasetSize !== undefined && this.size > ctx.datasetSize) {
-      ctx.warn(`dictionary.size ${this.size} exceeds the ${ctx.datasetSize} images of the data set: the queue will hold older keys of the same images as a query, false negatives that push an image away from itself. Use dictionary.size ≤ ${ctx.datasetSize}.`);
+      this.warnings.warn(`dictionary.size ${this.size} exceeds the ${ctx.datasetSize} images of the data set: the queue will hold older keys of the same images as a query, false negatives that push an image away from itself. Use dictionary.size ≤ ${ctx.datasetSize}.`);
     }
     this.queue?.dispose();
-    const seed = ctx.random.seed();
+    const seed = this.random.seed();
     this.queue = tf.tidy(() => tf.variable(l2Normalize(tf.randomNormal([this.size, ctx.dim], 0, 1, 'float32', seed)), false));
     this.pointer = 0;
     this.filled = 0;

@@ -16,6 +16,7 @@ export const infonceStrategy = defineStrategy({
     })
     .strict(),
   create: (o) => new InfoNceLoss(o.temperature, o.symmetric),
+  capabilities: (o) => ({ symmetric: o.symmetric }),
 });
 
 export const infoncePlugin = strategyPlugin('tfjs-moco/infonce', '0.1.0', [infonceStrategy]);

@@ -13,6 +13,10 @@ export class InfoNceLoss implements LossStrategy {
     readonly symmetric: boolean,
   ) {}
 
+  describe(): string {
+    return `InfoNCE τ ${this.temperature}${this.symmetric ? ', symmetric' : ''}`;
+  }
+
   compute(positive: tf.Tensor2D, negatives: tf.Tensor2D): LossOutput {
     return tf.tidy(() => {
       const loss = infoNce(positive, negatives, this.temperature);

@@ -18,6 +18,7 @@ export const nceStrategy = defineStrategy({
     })
     .strict(),
   create: (o) => new NceLoss(o.temperature, o.normalizer, o.symmetric),
+  capabilities: (o) => ({ symmetric: o.symmetric }),
 });
 
 export const ncePlugin = strategyPlugin('tfjs-moco/nce', '0.1.0', [nceStrategy]);

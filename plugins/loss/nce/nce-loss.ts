@@ -40,6 +40,10 @@ export class NceLoss implements LossStrategy {
     readonly symmetric: boolean,
   ) {}
 
+  describe(): string {
+    return `NCE τ ${this.temperature}, normalizer ${this.normalizer}${this.symmetric ? ', symmetric' : ''}`;
+  }
+
   /** log(K·Pn·Z) fixed by the first batch (normalizer 'first-step'), once known. */
   get noiseLogScale(): number | undefined {
     return this.fixedLogScale;

@@ -1,12 +1,7 @@
-import { defineStrategy, strategyPlugin, z, type StrategyChoice } from '../../../src/index.js';
+import { defineStrategy, strategyPlugin, z } from '../../../src/index.js';
 import { ShuffleBatchNorm } from './shuffle-batchnorm.js';
 
 export { ShuffleBatchNorm };
-
-const needsBatchNorm = (choice: StrategyChoice): string | undefined =>
-  choice.model && !choice.model.layerClasses.includes('BatchNormalization')
-    ? "the backbone has no BatchNormalization layer, so there is nothing to shuffle; choose normalization 'batchnorm' (or 'none')"
-    : undefined;
 
 export const shuffleBnStrategy = defineStrategy({
   family: 'normalization',
@@ -23,7 +18,7 @@ export const shuffleBnStrategy = defineStrategy({
     })
     .strict(),
   create: (o) => new ShuffleBatchNorm(o.groups),
-  check: needsBatchNorm,
+  capabilities: { shufflesKeys: true, needsBatchNorm: true },
 });
 
 export const shuffleBnPlugin = strategyPlugin('tfjs-moco/shuffle-bn', '0.1.0', [shuffleBnStrategy]);

@@ -11,13 +11,13 @@ import { Random, rewriteBatchNorm, type NormalizationStrategy, type StepContext 
 export class ShuffleBatchNorm implements NormalizationStrategy {
   readonly id: string = 'shuffle-bn';
 
-  readonly shufflesKeys: boolean;
-
   constructor(
     readonly groups: number,
     private readonly shuffle = true,
-  ) {
-    this.shufflesKeys = shuffle;
+  ) {}
+
+  describe(): string {
+    return `${this.id}, ${this.groups} groups`;
   }
 
   rewriteTopology(topology: unknown): unknown {

@@ -1,12 +1,7 @@
-import { defineStrategy, strategyPlugin, z, type StrategyChoice } from '../../../src/index.js';
+import { defineStrategy, strategyPlugin, z } from '../../../src/index.js';
 import { SplitBatchNorm } from './split-batchnorm.js';
 
 export { SplitBatchNorm };
-
-const needsBatchNorm = (choice: StrategyChoice): string | undefined =>
-  choice.model && !choice.model.layerClasses.includes('BatchNormalization')
-    ? "the backbone has no BatchNormalization layer, so there are no batch statistics to split; choose normalization 'none' (for GroupNorm/LayerNorm models) or 'batchnorm'"
-    : undefined;
 
 export const splitBnStrategy = defineStrategy({
   family: 'normalization',
@@ -20,7 +15,7 @@ export const splitBnStrategy = defineStrategy({
     })
     .strict(),
   create: (o) => new SplitBatchNorm(o.groups),
-  check: needsBatchNorm,
+  capabilities: { needsBatchNorm: true },
 });
 
 export const splitBnPlugin = strategyPlugin('tfjs-moco/split-bn', '0.1.0', [splitBnStrategy]);

@@ -9,13 +9,13 @@ export const momentumStrategy = defineStrategy({
   description: 'Key encoder as an EMA of the query encoder: θk ← m·θk + (1−m)·θq (MoCo Eq. 2)',
   options: z
     .object({
-      /** m; 0.999 in the paper (the CIFAR demo uses 0.99). 0 = plain copy. */
-      momentum: z.number().min(0).max(1).default(0.999),
-      /** 'cosine': m rises from `momentum` to 1 over training, 1 − (1 − m0)(cos πp + 1)/2 (BYOL, MoCo v3). */
+      /** m of the key encoder's EMA; 0.999 in the paper (the CIFAR demo uses 0.99). 0 = plain copy. */
+      keyEncoderMomentum: z.number().min(0).max(1).default(0.999),
+      /** 'cosine': m rises from `keyEncoderMomentum` to 1 over training, 1 − (1 − m0)(cos πp + 1)/2 (BYOL, MoCo v3). */
       schedule: z.enum(['constant', 'cosine']).default('constant'),
     })
     .strict(),
-  create: (o) => new MomentumUpdate('momentum', o.momentum, o.schedule),
+  create: (o) => new MomentumUpdate('momentum', o.keyEncoderMomentum, o.schedule),
 });
 
 export const copyStrategy = defineStrategy({

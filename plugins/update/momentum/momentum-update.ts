@@ -15,23 +15,26 @@ export type MomentumSchedule = 'constant' | 'cosine';
  * encoder follows fast early on and freezes towards the end.
  */
 export class MomentumUpdate implements EncoderUpdateStrategy {
-  readonly keySource = 'key-encoder' as const;
-
   constructor(
     readonly id: string,
-    /** m, or m0 of the cosine schedule. */
-    readonly momentum: number,
+    /** m of the key encoder, or m0 of the cosine schedule. */
+    readonly keyEncoderMomentum: number,
     readonly schedule: MomentumSchedule = 'constant',
   ) {}
 
-  /** m at `ctx.progress` (m0 without a context). */
-  momentumAt(ctx?: StepContext): number {
-    if (this.schedule === 'constant' || !ctx) return this.momentum;
-    const p = Math.min(1, Math.max(0, ctx.progress));
-    return 1 - (1 - this.momentum) * ((Math.cos(Math.PI * p) + 1) / 2);
+  describe(): string {
+    if (this.id === 'copy') return 'copy (m 0)';
+    return `momentum m ${this.keyEncoderMomentum}${this.schedule === 'cosine' ? ', cosine to 1' : ''}`;
   }
 
-  update(pairs: readonly WeightPair[], ctx: StepContext): void {
+  /** m at `ctx.progress` (m0 without a context). */
+  momentumAt(ctx?: StepContext): number {
+    if (this.schedule === 'constant' || !ctx) return this.keyEncoderMomentum;
+    const p = Math.min(1, Math.max(0, ctx.progress));
+    return 1 - (1 - this.keyEncoderMomentum) * ((Math.cos(Math.PI * p) + 1) / 2);
+  }
+
+  apply(pairs: readonly WeightPair[], ctx: StepContext): void {
     const m = this.momentumAt(ctx);
     tf.tidy(() => {
       // m = 1 (the end of a cosine schedule) leaves the key encoder as it is.

@@ -110,8 +110,8 @@ export class WorkerExecutor implements StepExecutor {
 
   /** Whether the key batch is shuffled across the workers (Shuffle BN with a key encoder). */
   private get shufflesKeysAcrossWorkers(): boolean {
-    const { normalization, dictionary } = this.step.strategies;
-    return Boolean(normalization.shufflesKeys) && this.step.networks.key !== undefined && !dictionary.providesPositives;
+    const { normalization, dictionary } = this.step.capabilities;
+    return normalization.shufflesKeys && this.step.networks.key !== undefined && !dictionary.providesPositives;
   }
 
   /**
@@ -120,7 +120,7 @@ export class WorkerExecutor implements StepExecutor {
    * The permutation is drawn from this thread's generator, where one thread's Shuffle BN draws it.
    */
   private async keysShuffledAcrossWorkers([v1, v2]: Views, shares: Share[], ctx: StepContext, position: StepPosition): Promise<tf.Tensor2D[]> {
-    const keyViews = this.step.strategies.loss.symmetric ? [v2, v1] : [v2];
+    const keyViews = this.step.capabilities.loss.symmetric ? [v2, v1] : [v2];
     const n = v1.shape[0];
     const perms = keyViews.map(() => ctx.random.permutation(n));
     const shuffled = tf.tidy(() => keyViews.map((v, p) => tf.gather(v, tf.tensor1d(perms[p], 'int32')) as tf.Tensor4D));

@@ -30,7 +30,7 @@ test.serial('a 2-cell study writes the markdown table, a CSV with one row per ce
     t.is(Number(r.random_init_knn_accuracy), report.baselines[0].knn);
     t.is(Number(r.random_init_knn_running_bn_accuracy), report.baselines[0].knnRunningBn);
     t.true(Number(r.steps) >= 1);
-    t.deepEqual(JSON.parse(r.overrides), { update: { id: 'momentum', momentum: Number(r.x) } });
+    t.deepEqual(JSON.parse(r.overrides), { update: { id: 'momentum', keyEncoderMomentum: Number(r.x) } });
   }
 
   const md = await readFile(files.markdown, 'utf8');

@@ -29,7 +29,7 @@ test.serial('mechanisms: end-to-end at batch 64/128/256 (K = batch − 1), memor
     t.is(config.optimizer.learningRate, (0.06 * c.batchSize) / 256);
   }
   const bank = study.cells.filter((c) => c.series === 'memory bank');
-  t.deepEqual(bank.map((c) => (cellConfig(c, 0) as Record<string, any>).dictionary), [256, 1024, 4096].map((k) => ({ id: 'memory-bank', negatives: k, momentum: 0.5 })));
+  t.deepEqual(bank.map((c) => (cellConfig(c, 0) as Record<string, any>).dictionary), [256, 1024, 4096].map((k) => ({ id: 'memory-bank', negatives: k, bankMomentum: 0.5 })));
   t.true(bank.every((c) => c.batchSize === 256 && (cellConfig(c, 0) as Record<string, any>).preset === 'memory-bank'));
   const moco = study.cells.filter((c) => c.series === 'MoCo');
   t.deepEqual(moco.map((c) => (cellConfig(c, 0) as Record<string, any>).dictionary), [256, 1024, 4096].map((k) => ({ id: 'queue', size: k })));
@@ -37,7 +37,7 @@ test.serial('mechanisms: end-to-end at batch 64/128/256 (K = batch − 1), memor
 
 test.serial('momentum: m 0, 0.9, 0.99, 0.999 over the base recipe (queue 4096, Shuffle BN, batch 256)', (t) => {
   const cells = getStudy('momentum').cells;
-  t.deepEqual(cells.map((c) => (cellConfig(c, 3) as Record<string, any>).update), [0, 0.9, 0.99, 0.999].map((m) => ({ id: 'momentum', momentum: m, schedule: 'constant' })));
+  t.deepEqual(cells.map((c) => (cellConfig(c, 3) as Record<string, any>).update), [0, 0.9, 0.99, 0.999].map((m) => ({ id: 'momentum', keyEncoderMomentum: m, schedule: 'constant' })));
   for (const c of cells) {
     const config = cellConfig(c, 3) as Record<string, any>;
     t.is(config.seed, 3);

@@ -82,6 +82,49 @@ test.serial('--help of every command exits 0; usage and config errors are one li
   t.regex((await cli(['pretrain', '--config', bad])).err, /tfjs-moco: error: --config .*bad\.json: \(root\): Unrecognized key: "epoch"/);
 });
 
+test.serial('MoCo flags: bad values and flags the chosen strategy does not take are errors naming the flag', async (t) => {
+  t.regex((await cli(['pretrain', '--help'])).out, /--preset <name>[\s\S]*--queue-size <K>[\s\S]*--key-momentum <m>[\s\S]*--temperature <t>/);
+  const cases: [string[], RegExp][] = [
+    [['pretrain', '--queue-size', '0'], /^tfjs-moco: error: option '--queue-size <K>' argument '0' is invalid\. expected an integer ≥ 1\.$/],
+    [['pretrain', '--key-momentum', '1.5'], /^tfjs-moco: error: option '--key-momentum <m>' argument '1\.5' is invalid\. expected a number from 0 to 1\.$/],
+    [['pretrain', '--temperature', '-1'], /^tfjs-moco: error: option '--temperature <t>' argument '-1' is invalid\. expected a positive number\.$/],
+    [['pretrain', '--temperature', '20'], /^tfjs-moco: error: --temperature 20: loss\.temperature: .*<=\s*10.*\(got 20\)$/],
+    [['pretrain', '--preset', 'mocov9'], /^tfjs-moco: error: --preset mocov9: no such preset; registered: default, end-to-end, fmnist-default, memory-bank, mocov1, mocov2$/],
+    [
+      ['pretrain', '--preset', 'memory-bank', '--queue-size', '512'],
+      /^tfjs-moco: error: --queue-size 512: dictionary 'memory-bank' has no option 'size' \(it takes: negatives, bankMomentum\); .*drop --queue-size$/,
+    ],
+    [['pretrain', '--preset', 'end-to-end', '--key-momentum', '0.9'], /^tfjs-moco: error: --key-momentum 0\.9: update 'shared' has no option 'keyEncoderMomentum'/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await cli(args);
+    t.not(r.code, 0, args.join(' '));
+    t.regex(r.err.trim().split('\n').at(-1)!, message);
+  }
+});
+
+test.serial('precedence: preset < config file < flags, resolved once into the run record and the report', async (t) => {
+  const out = join(root, 'flags-run');
+  // The file sets K 16 over the preset's 4096; the flags win over the file and the preset.
+  const r = await cli(['pretrain', '--config', configPath, '--data', `idx:${dataDir}`, '--out', out, '--epochs', '1', '--knn-every', '0', '--queue-size', '24', '--key-momentum', '0.9', '--temperature', '0.2']);
+  t.is(r.code, 0, r.err);
+  const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'));
+  t.like(config.run.moco, { preset: 'fmnist-default', dictionary: { size: 24 }, update: { keyEncoderMomentum: 0.9 }, loss: { temperature: 0.2 }, normalization: { groups: 2 } });
+  t.like(config.moco, {
+    preset: 'fmnist-default',
+    dictionary: { id: 'queue', size: 24 },
+    update: { id: 'momentum', keyEncoderMomentum: 0.9 },
+    loss: { id: 'infonce', temperature: 0.2 },
+    normalization: { id: 'shuffle-bn', groups: 2 },
+    head: { type: 'mlp', dim: 16, hidden: 16 },
+    optimizer: { learningRate: 0.06, schedule: 'cosine', weightDecay: 5e-4 },
+  });
+  const steps = (await readEvents(out)).filter((e) => e.type === 'step') as Extract<MocoEvent, { type: 'step' }>[];
+  t.true(steps.length > 0 && steps.every((e) => e.dictionarySize === 24 && e.keyEncoderMomentum === 0.9));
+  const report = await readFile(join(out, 'report.md'), 'utf8');
+  t.regex(report, /queue K 24, momentum m 0\.9, InfoNCE τ 0\.2, lr 0\.06 cosine, wd 0\.0005, shuffle-bn, 2 groups, mlp head 16-d, augmentation mocov1/);
+});
+
 test.serial('pretrain writes encoder, config, events, checkpoint and report; eval prints JSON with kNN and baselines', async (t) => {
   const out = join(root, 'run');
   const r = await straightRun();
@@ -93,7 +136,7 @@ test.serial('pretrain writes encoder, config, events, checkpoint and report; eva
 
   const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'));
   t.like(config, { run: { batchSize: 8, epochs: 3, model: { name: 'tiny' } }, plan: { epochs: 3, totalSteps: 18 }, backend: { name: 'cpu' } });
-  t.like(config.moco, { dictionary: { id: 'queue', size: 16 }, update: { momentum: 0.99 }, loss: { temperature: 0.1 }, optimizer: { schedule: 'cosine' } });
+  t.like(config.moco, { dictionary: { id: 'queue', size: 16 }, update: { keyEncoderMomentum: 0.99 }, loss: { temperature: 0.1 }, optimizer: { schedule: 'cosine' } });
 
   const events = await readEvents(out);
   const steps = events.filter((e) => e.type === 'step');

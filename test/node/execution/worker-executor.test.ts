@@ -38,7 +38,7 @@ async function run(config: MocoConfigInput, fit: Partial<FitOptions>) {
   const weights = moco.queryEncoder!.trainableWeights.map((w) => tf.clone(w.read()));
   // The key encoder's weights are not trainable (it follows by EMA): all but BatchNorm's moving statistics.
   const keyWeights = moco.keyEncoder!.weights.filter((w) => !/moving_/.test(w.name)).map((w) => tf.clone(w.read()));
-  const queue = tf.clone(moco.strategies.dictionary.state().tensors.queue);
+  const queue = tf.clone(moco.strategies.dictionary.state!().tensors.queue);
   moco.dispose();
   return { losses, accuracies, tensors, weights, keyWeights, queue };
 }
@@ -136,7 +136,7 @@ test.serial('a data-parallel run stopped, checkpointed and resumed on workers en
     a.on('step').subscribe((e) => lossesA.push(e.loss));
     await a.fit(data(), fit);
     const weightsA = trainable(a);
-    const queueA = tf.clone(a.strategies.dictionary.state().tensors.queue);
+    const queueA = tf.clone(a.strategies.dictionary.state!().tensors.queue);
     a.dispose();
     // B: stopped after step 2 (mid-epoch), checkpointed, disposed; C: resumed from disk, on workers again.
     const b = createMoco({ backbone: tinyBackbone(8, 1, 4, 'dpr', 5), plugins: builtinPlugins, config });
@@ -154,7 +154,7 @@ test.serial('a data-parallel run stopped, checkpointed and resumed on workers en
     t.deepEqual(lossesB, lossesA, 'the same loss at every step');
     const weightsC = trainable(c);
     t.is(Math.max(...weightsA.map((w, i) => maxAbsDiff(w, weightsC[i]))), 0);
-    t.is(maxAbsDiff(queueA, c.strategies.dictionary.state().tensors.queue), 0);
+    t.is(maxAbsDiff(queueA, c.strategies.dictionary.state!().tensors.queue), 0);
     c.dispose();
     tf.dispose([...weightsA, ...weightsC, queueA]);
   } finally {

@@ -9,8 +9,8 @@ await useCpu();
 
 const ctx = (seed: number): StepContext => ({ epoch: 0, step: 0, progress: 0, random: new Random(seed) });
 const recipes: [string, (o?: object) => AugmentationStrategy][] = [
-  ['mocov1', (o = {}) => mocov1AugmentationStrategy.create(mocov1AugmentationStrategy.options.parse(o))],
-  ['mocov2', (o = {}) => mocov2AugmentationStrategy.create(mocov2AugmentationStrategy.options.parse(o))],
+  ['mocov1', (o = {}) => mocov1AugmentationStrategy.create!(mocov1AugmentationStrategy.options.parse(o))],
+  ['mocov2', (o = {}) => mocov2AugmentationStrategy.create!(mocov2AugmentationStrategy.options.parse(o))],
 ];
 const batch = (channels: number) => tf.randomUniform([4, 8, 8, channels], 0, 1, 'float32', 11) as tf.Tensor4D;
 

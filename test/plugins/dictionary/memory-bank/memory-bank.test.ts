@@ -9,8 +9,8 @@ await useCpu();
 const ctx = (seed = 0): StepContext => ({ epoch: 0, step: 0, progress: 0, random: new Random(seed) });
 
 function setupBank(n: number, dim = 2, negatives = 3, momentum = 0.5, warnings: string[] = []): MemoryBankDictionary {
-  const bank = new MemoryBankDictionary(negatives, momentum);
-  const setup: SetupContext = { dim, batchSize: 2, datasetSize: n, random: new Random(5), warn: (m) => warnings.push(m) };
+  const bank = new MemoryBankDictionary({ negatives, bankMomentum: momentum }, new Random(5), { warn: (m) => warnings.push(m) });
+  const setup: SetupContext = { dim, batchSize: 2, datasetSize: n };
   bank.setup(setup);
   return bank;
 }
@@ -26,8 +26,8 @@ test('the bank starts as one random unit vector per image and needs the data-set
   for (const n of tf.norm(bank.entries, 2, 1).dataSync()) t.true(Math.abs(n - 1) < 1e-5);
   t.deepEqual(bank.stats(), { size: 6, filled: 0 });
   bank.dispose();
-  const noSize = new MemoryBankDictionary(4, 0.5);
-  t.throws(() => noSize.setup({ dim: 2, batchSize: 2, random: new Random(0), warn: () => {} }), {
+  const noSize = new MemoryBankDictionary({ negatives: 4, bankMomentum: 0.5 }, new Random(0), { warn: () => {} });
+  t.throws(() => noSize.setup({ dim: 2, batchSize: 2 }), {
     message: /memory-bank' needs the data set's size.*pass datasetSize to fit, e\.g\. fit\(ds, \{ epochs, datasetSize/,
   });
   const warnings: string[] = [];
@@ -125,7 +125,7 @@ const memoryBankConfig = { preset: 'memory-bank', dictionary: { negatives: 16 },
 
 test.serial('the memory-bank preset trains end to end: finite loss, no key encoder, flat numTensors, the bank fills', async (t) => {
   const moco = createMoco({ backbone: tinyBackbone(8, 1, 4, 'mb'), plugins: builtinPlugins, config: memoryBankConfig });
-  t.like(moco.config, { dictionary: { id: 'memory-bank', negatives: 16, momentum: 0.5 }, loss: { id: 'infonce', temperature: 0.07 } });
+  t.like(moco.config, { dictionary: { id: 'memory-bank', negatives: 16, bankMomentum: 0.5 }, loss: { id: 'infonce', temperature: 0.07 } });
   const steps: Extract<MocoEvent, { type: 'step' }>[] = [];
   const counts: number[] = [];
   moco.on('step').subscribe((e) => {
@@ -137,7 +137,7 @@ test.serial('the memory-bank preset trains end to end: finite loss, no key encod
   t.is(steps.length, 6);
   for (const s of steps) {
     t.true(Number.isFinite(s.loss) && s.loss > 0, `loss ${s.loss}`);
-    t.is(s.momentum, undefined);
+    t.is(s.keyEncoderMomentum, undefined);
     t.is(s.dictionarySize, 12);
   }
   t.deepEqual(steps.slice(0, 3).map((s) => s.dictionaryFill), [4 / 12, 8 / 12, 1]);

@@ -7,8 +7,8 @@ import { QueueDictionary } from '../../../../plugins/dictionary/queue/index.js';
 await useCpu();
 
 function setupQueue(size: number, batchSize: number, datasetSize?: number, warnings: string[] = []): QueueDictionary {
-  const q = new QueueDictionary(size);
-  const ctx: SetupContext = { dim: 2, batchSize, datasetSize, random: new Random(3), warn: (m) => warnings.push(m) };
+  const q = new QueueDictionary({ size }, new Random(3), { warn: (m) => warnings.push(m) });
+  const ctx: SetupContext = { dim: 2, batchSize, datasetSize };
   q.setup(ctx);
   return q;
 }

@@ -27,10 +27,10 @@ test.serial('the EMA uses the scheduled m; at m = 1 the key encoder stays put', 
   const rule = new MomentumUpdate('momentum', 0.9, 'cosine');
   const pair = { query: tf.variable(tf.tensor1d([3, -1])), key: tf.variable(tf.tensor1d([1, 1])) };
   // progress 0.5: m = 1 − 0.1·0.5 = 0.95 → 0.95·1 + 0.05·3 = 1.1 and 0.95·1 − 0.05 = 0.9
-  rule.update([pair], at(0.5));
+  rule.apply([pair], at(0.5));
   t.deepEqual(Array.from(pair.key.dataSync()).map((v) => +v.toFixed(6)), [1.1, 0.9]);
   const before = tf.memory().numTensors;
-  rule.update([pair], at(1));
+  rule.apply([pair], at(1));
   t.deepEqual(Array.from(pair.key.dataSync()).map((v) => +v.toFixed(6)), [1.1, 0.9]);
   t.is(tf.memory().numTensors, before);
 });
@@ -39,11 +39,11 @@ test.serial('step events report the cosine momentum of each step', async (t) => 
   const moco = createMoco({
     backbone: tinyBackbone(8, 1, 4, 'cos'),
     plugins: builtinPlugins,
-    config: { dictionary: { size: 8 }, update: { momentum: 0.99, schedule: 'cosine' }, normalization: { groups: 2 }, head: { dim: 8 }, augmentation: 'crop-flip' },
+    config: { dictionary: { size: 8 }, update: { keyEncoderMomentum: 0.99, schedule: 'cosine' }, normalization: { groups: 2 }, head: { dim: 8 }, augmentation: 'crop-flip' },
   });
-  t.like(moco.config, { update: { id: 'momentum', momentum: 0.99, schedule: 'cosine' } });
+  t.like(moco.config, { update: { id: 'momentum', keyEncoderMomentum: 0.99, schedule: 'cosine' } });
   const momenta: number[] = [];
-  moco.on('step').subscribe((e) => momenta.push(e.momentum!));
+  moco.on('step').subscribe((e) => momenta.push(e.keyEncoderMomentum!));
   await moco.fit(randomImages(8), { epochs: 2, batchSize: 4 });
   // 4 steps: progress 0, 1/4, 1/2, 3/4.
   const expected = [0, 0.25, 0.5, 0.75].map((p) => 1 - 0.01 * (Math.cos(Math.PI * p) + 1) / 2);

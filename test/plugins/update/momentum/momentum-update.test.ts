@@ -11,10 +11,10 @@ const ctx: StepContext = { epoch: 0, step: 0, progress: 0, random: new Random(0)
 test.serial('EMA of known weights after two updates: θk ← m·θk + (1−m)·θq', (t) => {
   const pair = { query: tf.variable(tf.tensor1d([3, -1])), key: tf.variable(tf.tensor1d([1, 1])) };
   const rule = new MomentumUpdate('momentum', 0.9);
-  rule.update([pair], ctx);
+  rule.apply([pair], ctx);
   // 0.9·1 + 0.1·3 = 1.2 and 0.9·1 + 0.1·(−1) = 0.8
   t.deepEqual(Array.from(pair.key.dataSync()).map((v) => +v.toFixed(6)), [1.2, 0.8]);
-  rule.update([pair], ctx);
+  rule.apply([pair], ctx);
   // 0.9·1.2 + 0.3 = 1.38 and 0.9·0.8 − 0.1 = 0.62
   t.deepEqual(Array.from(pair.key.dataSync()).map((v) => +v.toFixed(6)), [1.38, 0.62]);
   t.deepEqual(Array.from(pair.query.dataSync()), [3, -1], 'the query weights are only read');
@@ -23,7 +23,7 @@ test.serial('EMA of known weights after two updates: θk ← m·θk + (1−m)·�
 
 test.serial('m = 0 makes the key an exact copy of the query', (t) => {
   const pair = { query: tf.variable(tf.tensor1d([0.123456789, -7.5])), key: tf.variable(tf.tensor1d([100, 100])) };
-  new MomentumUpdate('copy', 0).update([pair], ctx);
+  new MomentumUpdate('copy', 0).apply([pair], ctx);
   t.deepEqual(Array.from(pair.key.dataSync()), Array.from(pair.query.dataSync()));
 });
 
@@ -31,7 +31,7 @@ test.serial('the EMA leaks no tensors', (t) => {
   const pair = { query: tf.variable(tf.ones([4, 4])), key: tf.variable(tf.zeros([4, 4])) };
   const rule = new MomentumUpdate('momentum', 0.99);
   const before = tf.memory().numTensors;
-  for (let i = 0; i < 20; i++) rule.update([pair], ctx);
+  for (let i = 0; i < 20; i++) rule.apply([pair], ctx);
   t.is(tf.memory().numTensors, before);
 });
 
@@ -40,7 +40,7 @@ test.serial('in training, the key encoder starts as a copy, gets no gradient, an
   const moco = createMoco({
     backbone: tinyBackbone(8, 1, 4, 'emak'),
     plugins: builtinPlugins,
-    config: { dictionary: { size: 16 }, update: { momentum: 1 }, normalization: { groups: 2 }, optimizer: { learningRate: 0.1 } },
+    config: { dictionary: { size: 16 }, update: { keyEncoderMomentum: 1 }, normalization: { groups: 2 }, optimizer: { learningRate: 0.1 } },
   });
   await moco.build();
   const trainableQuery0 = moco.queryEncoder!.trainableWeights.map((w) => Array.from(w.read().dataSync()));
