@@ -61,7 +61,7 @@ export async function pretrainToy(options: PretrainToyOptions = {}): Promise<Pre
       head: { dim: 32 },
       // A queue of two batches: full after two steps, so the task is fixed early and its loss can fall.
       dictionary: { id: 'queue', size: 2 * batchSize },
-      update: { id: 'momentum', momentum: 0.9 },
+      update: { id: 'momentum', keyEncoderMomentum: 0.9 },
       augmentation: 'crop-flip',
       optimizer: { learningRate: 0.06, schedule: 'constant' },
     },

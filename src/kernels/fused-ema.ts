@@ -4,7 +4,7 @@
 // Why: op by op it is three tfjs dispatches per weight (mul, mul, add: 180 for a ResNet-18), each with its own
 // bookkeeping and its own pass over memory. The kernel is one dispatch and one pass per weight, in float32 with
 // the same roundings as the three ops (the results are bit-identical; tested). Measured on wasm for r18w16's 60
-// weights (`.scratch`-style loop, 50 updates, 3 rounds): 1.45-2.14 ms op by op, 0.33-0.51 ms fused; either is a
+// weights (a loop of 50 updates, 3 rounds, 2026-11-29): 1.45-2.14 ms op by op, 0.33-0.51 ms fused; either is a
 // small part of a ~930 ms step.
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmHeapArena, type WasmBackendLike } from './wasm-training-kernels.js';
