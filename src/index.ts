@@ -8,6 +8,8 @@ export { fitOptionsSchema, type FitOptions, type WorkerExecutorFactory, type Wor
 export type { EpochTask, EpochTaskContext, EpochAwareDataset } from './training/epoch-task.js';
 export type { Checkpointable, DictionarySetupInfo, FitPlan, NamedWeight, TrainingPosition, TrainingState } from './training/training-state.js';
 export * from './execution/index.js';
+export { NonFiniteLossError } from './training/non-finite.js';
+export { readStep, readingOf, describeNonFinite, type StepReading } from './step/step-reading.js';
 export { MocoStep, concatRows, type Strategies, type StepBatch, type StepGradients, type Views } from './step/moco-step.js';
 export type { MocoNetworks } from './step/moco-networks.js';
 export { Random } from './random/random.js';

@@ -47,6 +47,13 @@ export interface StepEvent {
   readonly dictionarySize: number;
   readonly imagesPerSecond: number;
   readonly progress: number;
+  /** L2 norm of the step's gradients (all of f_q's, before weight decay). */
+  readonly gradientNorm?: number;
+  /**
+   * True when the step's numbers were not finite and the fit's `nonFinite.policy` is 'skip': its update was not
+   * applied (loss and accuracy are then NaN or ±Infinity, `null` in JSON).
+   */
+  readonly skipped?: boolean;
 }
 
 export interface EpochEndedEvent {

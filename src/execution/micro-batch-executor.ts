@@ -7,7 +7,7 @@ import type { StepExecutor, StepResult } from './step-executor.js';
 /**
  * One optimizer step per batch, its forward/backward passes in micro-batches of at most `microBatch` images
  * (gradients accumulated, micro-batches.ts): a batch larger than memory allows (the wasm backend's 4 GiB)
- * still trains with the batch's numbers.
+ * still trains with the batch's numbers. The update is applied only when the summed loss and gradients are finite.
  *
  * @example
  * const executor = new MicroBatchExecutor(moco.trainingStep!, 64); // a batch of 256 as 4 passes of 64
@@ -20,16 +20,17 @@ export class MicroBatchExecutor implements StepExecutor {
   ) {}
 
   async run(batch: StepBatch, ctx: StepContext, learningRate: number): Promise<StepResult> {
-    const stats = tf.tidy(() => {
+    const result = tf.tidy(() => {
       const views = this.step.views(batch.images, ctx);
       const batchSize = views[0].shape[0];
-      const result = lossAndGradientsInParts(this.step, views, batch.indices, ctx, { batchSize, microBatch: this.microBatch });
-      this.step.update(result, batch.indices, ctx, learningRate);
-      return tf.stack([result.loss, result.accuracy]);
+      return lossAndGradientsInParts(this.step, views, batch.indices, ctx, { batchSize, microBatch: this.microBatch });
     });
-    const [loss, accuracy] = stats.dataSync();
-    stats.dispose();
-    return { loss, accuracy, batch: batch.images.shape[0] };
+    try {
+      const reading = this.step.readAndUpdate(result, batch.indices, ctx, learningRate);
+      return { ...reading, batch: batch.images.shape[0], applied: reading.finite };
+    } finally {
+      tf.dispose([...Object.values(result.grads), result.loss, result.accuracy, ...result.keys, ...result.queries]);
+    }
   }
 
   dispose(): void {}

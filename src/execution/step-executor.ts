@@ -2,15 +2,20 @@
 // or split over worker threads. The fit loop hands every batch to one executor and reads its result.
 import type { StepContext } from '../strategies/step-context.js';
 import type { StepBatch } from '../step/moco-step.js';
+import type { StepReading } from '../step/step-reading.js';
 
-/** What a step reports back, read from the device once per step. */
-export interface StepResult {
-  /** The loss of the batch (mean over its images). */
-  readonly loss: number;
-  /** Pretext accuracy: the share of queries whose positive key scored highest. */
-  readonly accuracy: number;
+/**
+ * What a step reports back, read from the device once per step (src/step/step-reading.ts): loss, pretext
+ * accuracy (the share of queries whose positive key scored highest), gradient norm, and whether all were finite.
+ */
+export interface StepResult extends StepReading {
   /** Images in the batch (the last one of an epoch may be short). */
   readonly batch: number;
+  /**
+   * Whether the update (SGD, key encoder, dictionary) was applied: false exactly when the reading was not finite,
+   * in which case the run's trainable state is that of before the step.
+   */
+  readonly applied: boolean;
 }
 
 /**
@@ -19,7 +24,7 @@ export interface StepResult {
  *
  * @example
  * const result = await executor.run({ images, indices }, { epoch, step, progress, random }, learningRate);
- * if (!Number.isFinite(result.loss)) throw new Error(`loss ${result.loss} at step ${step}`);
+ * if (!result.applied) console.log(`step ${step} was not finite (loss ${result.loss}): nothing was updated`);
  */
 export interface StepExecutor {
   run(batch: StepBatch, ctx: StepContext, learningRate: number): Promise<StepResult>;

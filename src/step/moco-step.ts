@@ -20,6 +20,7 @@ import type { StrategyFamily, StrategyOf } from '../registry/strategy-family.js'
 import { DEFAULT_CAPABILITIES, type RunCapabilities } from '../strategies/capabilities.js';
 import type { StepContext } from '../strategies/step-context.js';
 import type { MocoNetworks } from './moco-networks.js';
+import { readStep, type StepReading } from './step-reading.js';
 import { withWeightDecay } from './weight-decay.js';
 
 /** The run's strategy instances, one per family. */
@@ -78,6 +79,16 @@ export class MocoStep {
       this.update(result, batch.indices, ctx, learningRate);
       return tf.stack([result.loss, result.accuracy]) as tf.Tensor1D;
     });
+  }
+
+  /**
+   * Read the step's numbers once (step-reading.ts) and apply the update only if they are all finite: a diverged
+   * step leaves encoders, optimizer and dictionary as they were. The executors end every step here.
+   */
+  readAndUpdate(result: StepGradients, indices: tf.Tensor1D | undefined, ctx: StepContext, learningRate: number): StepReading {
+    const reading = readStep(result.loss, result.accuracy, result.grads, [this.networks.query, this.networks.key]);
+    if (reading.finite) this.update(result, indices, ctx, learningRate);
+    return reading;
   }
 
   /** x_q, x_k = aug(x), aug(x): two independent augmentations of the batch (float32 in [0,1]). */

@@ -15,6 +15,7 @@ import type { EpochAwareDataset, EpochTask } from './epoch-task.js';
 import { fitOptionsSchema, planFit, type FitOptions, type ParsedFitOptions } from './fit-options.js';
 import { learningRateAt } from './lr-schedule.js';
 import type { MocoTrainer } from './moco-trainer.js';
+import { NonFiniteLossError } from './non-finite.js';
 import type { FitPlan } from './training-state.js';
 
 export class FitLoop {
@@ -107,6 +108,7 @@ export class FitLoop {
             : new OneThreadExecutor(mocoStep);
       // A step checkpoint due at an epoch's last step waits for the epoch's end (and its tasks).
       let checkpointPending = false;
+      let skips = 0;
       epochs: while (trainer.position.epoch < opts.epochs) {
         const epochStart = performance.now();
         const totals = { loss: 0, accuracy: 0, steps: 0, images: 0 };
@@ -131,11 +133,20 @@ export class FitLoop {
           } finally {
             tf.dispose(next.value);
           }
-          // The step's numbers, read back from the device once: the place to check them before they are published.
+          // The step's numbers, read back from the device once, were checked before its update (step-reading.ts):
+          // a non-finite step changed nothing. Stop here (no checkpoint is written after it), or skip it.
+          if (!result.applied) {
+            // Skipping cannot undo BatchNorm statistics the forward passes already poisoned: those stop too.
+            const stop = opts.nonFinite.policy === 'stop' || skips >= opts.nonFinite.maxSkips || !result.statisticsFinite;
+            if (stop) throw new NonFiniteLossError(step, result, skips);
+            skips++;
+          }
           this.publishStep(result, ctx, learningRate, plan, (performance.now() - t0) / 1000);
-          totals.loss += result.loss;
-          totals.accuracy += result.accuracy;
-          totals.steps++;
+          if (result.applied) {
+            totals.loss += result.loss;
+            totals.accuracy += result.accuracy;
+            totals.steps++;
+          }
           totals.images += result.batch;
           trainer.stepDone();
           await this.rethrowSubscriberError();
@@ -217,6 +228,8 @@ export class FitLoop {
       dictionarySize: dict.size,
       imagesPerSecond: result.batch / seconds,
       progress: plan.totalSteps ? (ctx.step + 1) / plan.totalSteps : ctx.progress,
+      gradientNorm: result.gradientNorm,
+      ...(result.applied ? {} : { skipped: true }),
     });
   }
 

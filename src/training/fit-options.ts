@@ -49,6 +49,20 @@ export const fitOptionsSchema = z
      * A backbone with custom layers also needs a module here that registers them.
      */
     workerPlugins: z.array(z.string().min(1)).optional(),
+    /**
+     * What to do when a step's loss, gradient norm or BatchNorm statistics are NaN or ±Infinity (a diverging run).
+     * The step's update is never applied, and no checkpoint is written from a non-finite state.
+     * - `policy` (default `'stop'`): `'stop'` ends the run at that step (an `error` event, then `fit` rejects
+     *   with a `NonFiniteLossError`); `'skip'` drops the step (its `step` event has `skipped: true`) and goes on.
+     * - `maxSkips` (default 10, with `'skip'`): after this many skipped steps in one fit the run stops as with `'stop'`.
+     */
+    nonFinite: z
+      .object({
+        policy: z.enum(['stop', 'skip']).default('stop'),
+        maxSkips: z.number().int().min(0).default(10),
+      })
+      .strict()
+      .default({ policy: 'stop', maxSkips: 10 }),
     /** With workers > 1: what starts the worker threads, `workerThreadExecutor` from 'tfjs-moco/node'. */
     workerExecutor: z.custom<WorkerExecutorFactory>((v) => typeof v === 'function', { message: "expected a function, e.g. workerThreadExecutor from 'tfjs-moco/node'" }).optional(),
   })

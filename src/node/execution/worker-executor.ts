@@ -76,32 +76,38 @@ export class WorkerExecutor implements StepExecutor {
       });
       const remote = await pending;
       const mine = local;
-      const stats = tf.tidy(() => {
+      const whole = tf.tidy(() => {
         // Summed in share order, as the micro-batch executor sums its micro-batches: the same numbers as one thread.
         const grads: tf.NamedTensorMap = {};
         step.networks.trainable.forEach((v, i) => {
           grads[v.name] = remote.reduce((g, r) => tf.add(g, fromHost(r.grads[i])), mine.grads[v.name]);
         });
-        const loss = remote.reduce((l, r) => tf.add(l, tf.scalar(r.loss)), mine.loss as tf.Tensor);
-        const accuracy = remote.reduce((a, r) => tf.add(a, tf.scalar(r.accuracy)), mine.accuracy as tf.Tensor);
+        const loss = remote.reduce((l, r) => tf.add(l, tf.scalar(r.loss)), mine.loss as tf.Tensor) as tf.Scalar;
+        const accuracy = remote.reduce((a, r) => tf.add(a, tf.scalar(r.accuracy)), mine.accuracy as tf.Tensor) as tf.Scalar;
         const inBatchOrder = (own: tf.Tensor2D[], theirs: (r: (typeof remote)[number]) => HostTensor[]) =>
           own.map((m, p) => (remote.length === 0 ? m : (tf.concat([m, ...remote.map((r) => fromHost(theirs(r)[p]) as tf.Tensor2D)]) as tf.Tensor2D)));
-        const whole = { grads, keys: inBatchOrder(mine.keys, (r) => r.pairKeys), queries: inBatchOrder(mine.queries, (r) => r.pairQueries) };
-        this.group.apply({
-          type: 'apply',
-          position,
-          learningRate,
-          grads: step.networks.trainable.map((v) => toHost(grads[v.name])),
-          keys: whole.keys.map(toHost),
-          queries: whole.queries.map(toHost),
-          indices: indices && toHost(indices),
-        });
-        step.update(whole, indices, ctx, learningRate);
-        return tf.stack([loss, accuracy]);
+        return { grads, loss, accuracy, keys: inBatchOrder(mine.keys, (r) => r.pairKeys), queries: inBatchOrder(mine.queries, (r) => r.pairQueries) };
       });
-      const [loss, accuracy] = stats.dataSync();
-      stats.dispose();
-      return { loss, accuracy, batch: batch.images.shape[0] };
+      try {
+        // The replicas apply only what this thread applies: a non-finite step is sent to none of them, so every
+        // replica keeps the same (last finite) state as this thread.
+        const reading = step.readAndUpdate(whole, indices, ctx, learningRate);
+        if (reading.finite) {
+          this.group.apply({
+            type: 'apply',
+            position,
+            learningRate,
+            grads: step.networks.trainable.map((v) => toHost(whole.grads[v.name])),
+            keys: whole.keys.map(toHost),
+            queries: whole.queries.map(toHost),
+            indices: indices && toHost(indices),
+          });
+        }
+        return { ...reading, batch: batch.images.shape[0], applied: reading.finite };
+      } finally {
+        // With one share these are `local`'s own tensors; disposing a tensor twice is a no-op in tfjs.
+        tf.dispose([...Object.values(whole.grads), whole.loss, whole.accuracy, ...whole.keys, ...whole.queries]);
+      }
     } finally {
       tf.dispose([...views, ...(keys ?? [])]);
       if (local) tf.dispose([...Object.values(local.grads), local.loss, local.accuracy, ...local.keys, ...local.queries]);
