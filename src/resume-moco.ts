@@ -4,6 +4,8 @@ import { createMoco, type Moco } from './moco.js';
 import type { MocoPlugin } from './registry/moco-plugin.js';
 import type { CheckpointFs } from './checkpoint/checkpoint-fs.js';
 import { readCheckpoint } from './checkpoint/checkpoint-io.js';
+import { fingerprintDifferences, type FingerprintExpectation } from './checkpoint/checkpoint-fingerprint.js';
+import { CheckpointError } from './checkpoint/checkpoint-format.js';
 
 export interface ResumeMocoOptions {
   /** The plugins the run was created with (e.g. builtinPlugins). */
@@ -14,6 +16,14 @@ export interface ResumeMocoOptions {
    */
   readonly backbone?: tfl.LayersModel;
   readonly fs?: Partial<CheckpointFs>;
+  /**
+   * What this run must match (checkpoint-fingerprint.ts): config, backbone topology, data identity and size, batch
+   * size. A checkpoint whose fingerprint differs is refused with a CheckpointError listing every differing
+   * field; one written before fingerprints existed is loaded unchecked, after a call of `warn`.
+   */
+  readonly expect?: FingerprintExpectation;
+  /** Where the warning about a checkpoint without fingerprint goes (default console.warn). */
+  readonly warn?: (message: string) => void;
 }
 
 /**
@@ -24,6 +34,17 @@ export async function resumeMoco(dir: string, options: ResumeMocoOptions): Promi
   const loaded = await readCheckpoint(dir, { fs: options.fs });
   let moco: Moco | undefined;
   try {
+    if (options.expect) {
+      const saved = loaded.manifest.fingerprint;
+      if (!saved) {
+        (options.warn ?? console.warn)(`${dir}: the checkpoint has no fingerprint (written by an older tfjs-moco): its config, model and data cannot be checked against this run`);
+      } else {
+        const diffs = fingerprintDifferences(saved, options.expect);
+        if (diffs.length) {
+          throw new CheckpointError(dir, `written by a different run, refusing to continue it: ${diffs.join('; ')} (resume it with the settings it was written with, or start a new run)`);
+        }
+      }
+    }
     const backbone =
       options.backbone ?? (await tfl.models.modelFromJSON({ modelTopology: loaded.manifest.backbone.topology as tf.io.ModelJSON['modelTopology'] }));
     moco = createMoco({ backbone, plugins: options.plugins, config: loaded.manifest.config });

@@ -1,6 +1,7 @@
 // `tfjs-moco pretrain` and `tfjs-moco resume`: the whole job, from data to report.
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { resumableImageDataset } from '../../src/checkpoint/epoch-dataset.js';
@@ -16,9 +17,11 @@ import { StrategyRegistry } from '../../src/registry/strategy-registry.js';
 import { modelFacts } from '../../src/step/moco-encoders.js';
 import { attachKnnMonitor } from '../../src/eval/knn-monitor.js';
 import { workerThreadExecutor } from '../../src/node/index.js';
+import { NonFiniteLossError } from '../../src/training/non-finite.js';
 import type { FitOptions } from '../../src/training/fit-options.js';
 import { useBackend, type BackendUsed } from './backend.js';
-import { CliError } from './cli-error.js';
+import { CliError, oneLine } from './cli-error.js';
+import { prepareOutDir, runState } from './out-dir.js';
 import { describeSet, loadData, parseDataSpec, type LoadedData } from './data-spec.js';
 import { buildEncoder, type ModelName } from './encoder-spec.js';
 import { evalImages, measureSpeed, planRun, type Speed } from './plan.js';
@@ -43,6 +46,8 @@ export interface PretrainFlags extends MocoFlags {
   /** Stop (with a checkpoint) after this many steps in all, as Ctrl-C would. */
   stopAfter?: number;
   workers?: number;
+  /** Start over in an --out folder holding a previous run (its own files are deleted; foreign files never). */
+  overwrite?: boolean;
 }
 
 /** What <out>/config.json holds: everything `resume` needs, and the record of what ran. */
@@ -78,12 +83,13 @@ function timestamp(): string {
   return new Date().toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
+/** Exit code of a run stopped because its loss or gradients were not finite (fit option nonFinite). */
+export const DIVERGED_EXIT_CODE = 3;
+
+/** Refuse more workers than cores: each is a whole backend and replica (about 70 MB to 1 GB), and a core each. */
+export function checkWorkers(workers: number, cores = availableParallelism()): void {
+  if (workers > cores) {
+    throw new CliError(`--workers ${workers}: this machine has ${cores} core${cores === 1 ? '' : 's'} available (os.availableParallelism()); use --workers ${cores} or fewer`);
   }
 }
 
@@ -115,10 +121,9 @@ export async function pretrainCommand(flags: PretrainFlags, io: CliIo): Promise<
   parseDataSpec(run.data);
   const registry = new StrategyRegistry(io.plugins);
   checkMocoFlags(run.moco, run.seed, flags, registry);
-  const out = resolve(flags.out ?? join('runs', timestamp()));
-  if (await exists(join(out, CHECKPOINT_DIR, 'manifest.json'))) {
-    throw new CliError(`--out ${out}: already holds a run; continue it with \`tfjs-moco resume --out ${out}\` or choose another --out`);
-  }
+  checkWorkers(run.workers);
+  // Before any work: a bad --out fails in milliseconds, not after the data loaded.
+  const out = await prepareOutDir(flags.out ?? join('runs', timestamp()), Boolean(flags.overwrite));
   const backend = await useBackend(run.backend, true, io.err);
   const data = await loadData(run.data, (m) => io.err(`warning: ${m}`));
   io.err(`data: ${describeSet(data.train)}${data.test ? `; evaluation on ${describeSet(data.test)}${data.heldOut ? ' (held out, not trained on)' : ''}` : ''}`);
@@ -183,9 +188,8 @@ export async function pretrainCommand(flags: PretrainFlags, io: CliIo): Promise<
       backend,
       data: { spec: data.spec, train: describeSet(data.train), test: data.test ? describeSet(data.test) : undefined, heldOut: data.heldOut },
     };
-    await mkdir(out, { recursive: true });
     await writeFile(join(out, CONFIG_FILE), JSON.stringify(record, null, 2) + '\n');
-    return await trainAndReport({ moco, record, data, out, io, started, stopAfter: flags.stopAfter });
+    return await trainAndReport({ moco, record, data, out, io, started, stopAfter: flags.stopAfter, fresh: true });
   } finally {
     moco?.dispose();
     backbone.dispose();
@@ -206,18 +210,50 @@ export async function resumeCommand(flags: ResumeFlags, io: CliIo): Promise<numb
     record = JSON.parse(await readFile(join(out, CONFIG_FILE), 'utf8')) as RunRecord;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new CliError(`--out ${out}: ${code === 'ENOENT' ? `no ${CONFIG_FILE}: not a folder written by tfjs-moco pretrain` : `cannot read ${CONFIG_FILE} (${(err as Error).message})`}`);
+    const why =
+      code === 'ENOENT' ? `no ${CONFIG_FILE}: not a folder written by tfjs-moco pretrain` : code === 'ENOTDIR' ? 'is a file, not a run folder' : `cannot read ${CONFIG_FILE} (${(err as Error).message})`;
+    throw new CliError(`--out ${out}: ${why}`);
   }
   if (record?.tool !== 'tfjs-moco' || !record.run || !record.plan) throw new CliError(`--out ${out}: ${CONFIG_FILE} is not a tfjs-moco run record`);
   const run = resolveRunConfig(record.run as unknown as Record<string, unknown>, join(out, CONFIG_FILE));
   const manifest = await readCheckpointManifest(join(out, CHECKPOINT_DIR)).catch((err: unknown) => {
-    throw err instanceof CheckpointError ? new CliError(`--out ${out}: ${err.problem}; nothing to resume (the run stopped before its first checkpoint?)`) : err;
+    if (!(err instanceof CheckpointError)) throw err;
+    const absent = err.problem.startsWith('no checkpoint here');
+    throw new CliError(
+      absent
+        ? `--out ${out}: ${err.problem}; nothing to resume (the run stopped before its first checkpoint: start it again with pretrain --overwrite)`
+        : `--out ${out}: the checkpoint is damaged: ${err.message}`,
+    );
   });
-  io.err(`resuming ${out} at step ${manifest.position.step} of ${record.plan.totalSteps} (epoch ${manifest.position.epoch + 1}/${record.plan.epochs})`);
+  const { step: at, epoch } = manifest.position;
+  const finished = at >= record.plan.totalSteps;
+  if (finished && (await runState(out)) === 'finished' && (await fileExists(join(out, RESULTS_FILE)))) {
+    io.out(`${out}: the run already finished (step ${at} of ${record.plan.totalSteps}, results in ${RESULTS_FILE}); nothing to resume`);
+    return 0;
+  }
+  io.err(
+    finished
+      ? `${out}: training finished at step ${at}; evaluating and reporting`
+      : `resuming ${out} at step ${at} of ${record.plan.totalSteps} (epoch ${Math.min(epoch + 1, record.plan.epochs)}/${record.plan.epochs})`,
+  );
   const backend = await useBackend(flags.backend ?? run.backend, true, io.err);
   const data = await loadData(run.data, (m) => io.err(`warning: ${m}`));
   const shape: [number, number, number] = [data.train.height, data.train.width, data.train.channels];
-  const moco = await resumeMoco(join(out, CHECKPOINT_DIR), { plugins: io.plugins, backbone: buildEncoder(run.model, shape) });
+  const backbone = buildEncoder(run.model, shape);
+  let moco: Moco;
+  try {
+    moco = await resumeMoco(join(out, CHECKPOINT_DIR), {
+      plugins: io.plugins,
+      backbone,
+      // The checkpoint must be this run's: config.json's MoCo config, this encoder, this data, this batch size.
+      expect: { config: record.moco, backbone, data: { identity: run.data, size: data.train.count }, batchSize: record.plan.batchSize },
+      warn: (m) => io.err(`warning: ${m}`),
+    });
+  } catch (err) {
+    backbone.dispose();
+    if (err instanceof CheckpointError) throw new CliError(`--out ${out}: ${err.message}`);
+    throw err;
+  }
   try {
     return await trainAndReport({ moco, record: { ...record, run, backend }, data, out, io, started, stopAfter: flags.stopAfter });
   } finally {
@@ -235,13 +271,15 @@ interface Job {
   io: CliIo;
   started: number;
   stopAfter?: number;
+  /** A new run: events.jsonl starts empty (a resume appends to it). */
+  fresh?: boolean;
 }
 
 /** Train to the planned end (from wherever the run is), then export, evaluate and report. */
 async function trainAndReport(job: Job): Promise<number> {
   const { moco, record, data, out, io } = job;
   const { run, plan } = record;
-  const events = createWriteStream(join(out, EVENTS_FILE), { flags: 'a' });
+  const events = createWriteStream(join(out, EVENTS_FILE), { flags: job.fresh ? 'w' : 'a' });
   const writeEvent = (e: unknown) => events.write(JSON.stringify(e) + '\n');
   const view = new ProgressView(io);
   const subscription = moco.events$.subscribe((e) => {
@@ -259,7 +297,7 @@ async function trainAndReport(job: Job): Promise<number> {
       temperature: run.monitor.temperature,
     });
   }
-  moco.checkpointOptions = { metadata: { runDir: out, data: run.data } };
+  moco.checkpointOptions = { metadata: { runDir: out, data: run.data }, data: { identity: run.data, size: data.train.count } };
   let interrupted = false;
   const onSigint = () => {
     if (interrupted) process.exit(130);
@@ -275,14 +313,22 @@ async function trainAndReport(job: Job): Promise<number> {
     moco.on('step').subscribe((e) => e.step + 1 >= limit && moco.stop());
   }
   try {
-    await moco.fit(resumableImageDataset(data.train, { seed: run.seed }), {
-      epochs: plan.epochs,
-      batchSize: plan.batchSize,
-      stepsPerEpoch: plan.stepsPerEpoch,
-      checkpointDir: join(out, CHECKPOINT_DIR),
-      checkpointEvery: run.checkpointEvery,
-      ...parallelOptions(run, io),
-    });
+    try {
+      await moco.fit(resumableImageDataset(data.train, { seed: run.seed }), {
+        epochs: plan.epochs,
+        batchSize: plan.batchSize,
+        stepsPerEpoch: plan.stepsPerEpoch,
+        checkpointDir: join(out, CHECKPOINT_DIR),
+        checkpointEvery: run.checkpointEvery,
+        ...parallelOptions(run, io),
+      });
+    } catch (err) {
+      if (!(err instanceof NonFiniteLossError)) throw err;
+      // A diverged run: no model, no results (nothing that looks like success); the report says what happened.
+      view.stop();
+      await diverged(job, err, events);
+      throw new CliError(`${oneLine(err)}. No model or results were written; the checkpoint in ${join(out, CHECKPOINT_DIR)} is from before step ${err.step}`, DIVERGED_EXIT_CODE);
+    }
     view.stop();
     const encoder = moco.exportEncoder();
     await saveModel(encoder, out);
@@ -340,6 +386,31 @@ async function trainAndReport(job: Job): Promise<number> {
     subscription.unsubscribe();
     ended.unsubscribe();
     if (!events.closed) events.end();
+  }
+}
+
+/** report.md of a run stopped by a non-finite step: the steps trained, the step that diverged, and why. */
+async function diverged(job: Job, err: NonFiniteLossError, events: ReturnType<typeof createWriteStream>): Promise<void> {
+  const { out, record } = job;
+  await new Promise<void>((res, rej) => events.end((e?: Error | null) => (e ? rej(e) : res())));
+  const allEvents = await readEvents(join(out, EVENTS_FILE));
+  const saved = await readCheckpointManifest(join(out, CHECKPOINT_DIR)).then(
+    (m) => `the last checkpoint (step ${m.position.step}) is intact`,
+    () => 'no checkpoint was written before it',
+  );
+  const finalNote = `Stopped: ${err.message}. No encoder or results were written; ${saved}.`;
+  await writeFile(
+    join(out, 'report.md'),
+    reportMarkdown({ title: `tfjs-moco pretraining: ${record.run.data} (diverged)`, facts: [['MoCo', describeMoco(job.moco)]], events: allEvents, finalNote }),
+  );
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  try {
+    await readFile(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 

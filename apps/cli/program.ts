@@ -108,6 +108,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--temperature <t>', 'τ of the contrastive loss (loss.temperature; fmnist-default 0.1)', positiveNumber)
     .addOption(new Option('--model <name>', 'encoder architecture (default small-convnet)').choices([...MODEL_NAMES]))
     .addOption(new Option('--width <n>', 'encoder width').argParser(integer(1)).hideHelp())
+    .option('--overwrite', "start over in an --out folder holding a previous run (deletes that run's own files; never other files)")
     .addOption(new Option('--stop-after <steps>', 'stop with a checkpoint after this many steps').argParser(integer(1)).hideHelp())
     .option('--verbose', 'stack traces on errors')
     .action(async (opts: PretrainFlags) => {

@@ -25,7 +25,10 @@ export function knnCurve(events: readonly MocoEvent[]): EvaluationEvent[] {
 
 /** The vega-lite spec of the two plots. */
 export function reportSpec(events: readonly MocoEvent[]): TopLevelSpec {
-  const steps = stepsOf(events).map((e) => ({ step: e.step, loss: e.loss, series: 'loss' }));
+  // A skipped (non-finite) step's loss is null in events.jsonl: no point on the curve.
+  const steps = stepsOf(events)
+    .filter((e) => isNumber(e.loss))
+    .map((e) => ({ step: e.step, loss: e.loss, series: 'loss' }));
   const knn: { epoch: number; accuracy: number; series: string }[] = [];
   for (const e of knnCurve(events)) {
     knn.push({ epoch: e.epoch + 1, accuracy: e.accuracy, series: 'encoder' });
@@ -85,7 +88,10 @@ export interface ReportInput {
   finalNote?: string;
 }
 
-const pct = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : `${(100 * v).toFixed(2)} %`);
+/** A number read back from events.jsonl: JSON writes NaN and ±Infinity as null. */
+const isNumber = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
+const pct = (v: number | null | undefined) => (isNumber(v) ? `${(100 * v).toFixed(2)} %` : 'n/a');
+const num = (v: number | null | undefined, digits: number) => (isNumber(v) ? v.toFixed(digits) : 'n/a');
 
 export function reportMarkdown(r: ReportInput): string {
   const lines: string[] = [`# ${r.title}`, ''];
@@ -112,19 +118,24 @@ export function reportMarkdown(r: ReportInput): string {
   const steps = stepsOf(r.events);
   const curve = knnCurve(r.events);
   lines.push('## Training', '', '![loss and kNN accuracy](report.svg)', '');
-  if (steps.length > 0) {
-    const first = steps[0];
-    const last = steps[steps.length - 1];
-    const ips = steps.map((s) => s.imagesPerSecond).sort((a, b) => a - b);
+  const trained = steps.filter((s) => !s.skipped && isNumber(s.loss));
+  if (trained.length > 0) {
+    const first = trained[0];
+    const last = trained[trained.length - 1];
+    const ips = trained.map((s) => s.imagesPerSecond).filter(isNumber).sort((a, b) => a - b);
     // A queue starts as random unit vectors, easy negatives: the loss rises while real keys fill it, so the
     // step where it is first full is the fair starting point of the curve.
-    const full = steps.findIndex((s) => s.dictionaryFill >= 1);
-    const fullNote = full > 0 && full < steps.length - 1 ? ` (${steps[full].loss.toFixed(3)} at step ${full + 1}, when the dictionary was first full of real keys)` : '';
+    const full = trained.findIndex((s) => s.dictionaryFill >= 1);
+    const fullNote = full > 0 && full < trained.length - 1 ? ` (${num(trained[full].loss, 3)} at step ${trained[full].step + 1}, when the dictionary was first full of real keys)` : '';
+    const skipped = steps.length - trained.length;
     lines.push(
-      `${steps.length} steps; loss ${first.loss.toFixed(3)}${fullNote} → ${last.loss.toFixed(3)}, pretext accuracy ${pct(last.pretextAccuracy)} at the end; median ${ips[ips.length >> 1].toFixed(1)} images/s.`,
+      `${trained.length} steps${skipped ? ` (and ${skipped} skipped: loss or gradients not finite)` : ''}; loss ${num(first.loss, 3)}${fullNote} → ${num(last.loss, 3)}, pretext accuracy ${pct(last.pretextAccuracy)} at the end; median ${num(ips[ips.length >> 1], 1)} images/s.`,
       '',
     );
   }
+  // The run's last word: an error after the last run-ended (a resumed run that later finished shows none).
+  const failure = [...r.events].reverse().find((e) => e.type === 'error' || e.type === 'run-ended');
+  if (failure && failure.type === 'error') lines.push(`The run stopped with an error${failure.step !== undefined ? ` at step ${failure.step}` : ''}: ${failure.message}`, '');
   if (curve.length > 0) {
     lines.push('| epoch | step | kNN (monitor) | random init | raw pixels |', '|---|---|---|---|---|');
     for (const e of curve) lines.push(`| ${e.epoch + 1} | ${e.step} | ${pct(e.accuracy)} | ${pct(e.baselines?.randomInit)} | ${pct(e.baselines?.rawPixels)} |`);

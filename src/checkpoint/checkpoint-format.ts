@@ -66,6 +66,18 @@ export const checkpointManifestSchema = z.object({
   strategies: z.record(z.string(), z.object({ id: z.string(), values: z.record(z.string(), stateValue), tensors: z.array(z.string()) })),
   /** Whatever the caller attached (the CLI stores its run settings here). */
   metadata: z.record(z.string(), z.unknown()),
+  /**
+   * What a run must match to continue this checkpoint (checkpoint-fingerprint.ts). Absent in checkpoints written
+   * before it existed: those are resumed with a warning, unchecked.
+   */
+  fingerprint: z
+    .object({
+      config: z.record(z.string(), z.unknown()),
+      model: z.array(z.string()),
+      data: z.object({ identity: z.string().optional(), size: z.number().int().optional() }).optional(),
+      batchSize: z.number().int().optional(),
+    })
+    .optional(),
 });
 
 export type CheckpointManifest = z.infer<typeof checkpointManifestSchema>;

@@ -15,6 +15,11 @@ export interface SaveCheckpointOptions {
   metadata?: Record<string, unknown>;
   /** Replace file operations (tests simulate crashes this way). */
   fs?: Partial<CheckpointFs>;
+  /**
+   * The training data, for the checkpoint's fingerprint: e.g. `{ identity: 'idx:/data/fmnist', size: 60000 }`
+   * (the size defaults to the fit plan's). A resume that expects other data is refused.
+   */
+  data?: { identity?: string; size?: number };
 }
 
 export interface CheckpointInfo {
@@ -40,7 +45,7 @@ const isTemporary = (name: string) => name.startsWith(`${MANIFEST_FILE}.tmp-`);
 /** Save the run's complete state into `dir` (created if needed), replacing the checkpoint there atomically. */
 export async function writeCheckpoint(run: Checkpointable, dir: string, options: SaveCheckpointOptions = {}): Promise<CheckpointInfo> {
   const fs = await resolveFs(options.fs);
-  const captured = await captureState(run, options.metadata);
+  const captured = await captureState(run, options.metadata, options.data);
   const encoded = await tf.io.encodeWeights(captured.tensors);
   const data = new Uint8Array(encoded.data);
   const dataFile = `data-${nonce()}.bin`;

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { StrategyFamily } from '../registry/strategy-family.js';
 import type { StrategyState } from '../strategies/step-context.js';
 import type { Checkpointable, NamedWeight, TrainingState } from '../training/training-state.js';
+import { fingerprintOf, type CheckpointFingerprint } from './checkpoint-fingerprint.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointError, type CheckpointManifest } from './checkpoint-format.js';
 
 /** The manifest without its `tensors` file fields, plus the tensors to store. */
@@ -14,7 +15,7 @@ export interface CapturedState {
 }
 
 /** The run's state (a snapshot; the encoders are built first if no fit has run yet) in checkpoint form. */
-export async function captureState(run: Checkpointable, metadata: Record<string, unknown> = {}): Promise<CapturedState> {
+export async function captureState(run: Checkpointable, metadata: Record<string, unknown> = {}, data?: CheckpointFingerprint['data']): Promise<CapturedState> {
   const state = await run.snapshot();
   const tensors: { name: string; tensor: tf.Tensor }[] = [];
   state.encoders.query.forEach((w, i) => tensors.push({ name: `query/${i}`, tensor: w.tensor }));
@@ -41,6 +42,12 @@ export async function captureState(run: Checkpointable, metadata: Record<string,
     optimizer: { className: optimizer.className, iterations: optimizer.iterations, accumulators: optimizer.accumulators.length },
     strategies,
     metadata: plain(metadata) as Record<string, unknown>,
+    fingerprint: fingerprintOf({
+      config: run.config,
+      backbone: run.backbone,
+      data: { ...(state.plan?.datasetSize !== undefined ? { size: state.plan.datasetSize } : {}), ...data },
+      batchSize: state.plan?.batchSize,
+    }),
   };
   return { manifest, tensors };
 }

@@ -12,3 +12,4 @@ export {
 } from './checkpoint-io.js';
 export { MODEL_JSON, WEIGHTS_BIN, loadModel, readModelArtifacts, saveModel, type ModelFilesOptions } from './model-files.js';
 export { epochDataset, resumableImageDataset, type ResumableImageDatasetOptions } from './epoch-dataset.js';
+export { fingerprintDifferences, fingerprintOf, modelTopology, type CheckpointFingerprint, type FingerprintExpectation } from './checkpoint-fingerprint.js';
