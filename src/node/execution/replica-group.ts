@@ -59,7 +59,8 @@ class Replica {
     liveWorkers++;
     worker.on('exit', (code) => {
       liveWorkers--;
-      if (code !== 0) this.fail(new Error(`data-parallel worker ${rank} exited with code ${code}`));
+      // Any exit while an answer is due ends the wait (a worker that cannot start must not hang the run).
+      if (code !== 0 || this.waiting) this.fail(new Error(`data-parallel worker ${rank} exited with code ${code}${this.waiting ? ' before answering' : ''}`));
     });
   }
 

@@ -18,6 +18,14 @@ import { buffersOf, fromHost, toHost, type FromReplica, type StepPosition, type 
 const port = parentPort;
 if (!port) throw new Error('replica-worker: run as a worker thread (ReplicaGroup starts it)');
 
+// tfjs's cpu backend prints its "install tfjs-node" banner on first use in every thread; the run's own thread
+// has printed it already (once is enough), so a worker drops that one message and nothing else.
+const warn = console.warn.bind(console);
+console.warn = (...args: unknown[]) => {
+  if (typeof args[0] === 'string' && args[0].includes('looks like you are running TensorFlow.js in Node.js')) return;
+  warn(...args);
+};
+
 let moco: Moco | undefined;
 let step: MocoStep | undefined;
 let random: Random | undefined;

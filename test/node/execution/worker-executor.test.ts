@@ -7,7 +7,7 @@ import { randomImages, tinyBackbone } from '../../helpers/tiny.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, createMoco, resumableImageDataset, resumeMoco, selectBackend, type FitOptions, type Moco, type MocoConfigInput } from '../../../src/index.js';
+import { ConfigError, NonFiniteLossError, createMoco, resumableImageDataset, resumeMoco, selectBackend, type FitOptions, type Moco, type MocoConfigInput } from '../../../src/index.js';
 import { tinyImageSet } from '../../checkpoint/helpers.js';
 import { builtinPlugins } from '../../../plugins/index.js';
 import { liveReplicaWorkers, workerThreadExecutor } from '../../../src/node/index.js';
@@ -119,6 +119,33 @@ test.serial('a worker that cannot start fails the fit with its reason, and no th
   await t.throwsAsync(moco.fit(randomImages(16), { epochs: 1, batchSize: 8, workers: 2, workerPlugins: [notPlugins], workerExecutor: workerThreadExecutor }), {
     message: /data-parallel worker 1: workerPlugins: module '.*tiny\.ts' exports no array of plugins/,
   });
+  t.is(liveReplicaWorkers(), 0);
+  moco.dispose();
+});
+
+test.serial('a worker whose plugin module throws on load ends the fit with that reason, not a hang', async (t) => {
+  const moco = createMoco({ backbone: tinyBackbone(8, 1, 4, 'dpt'), plugins: builtinPlugins, config: { dictionary: { size: 16 } } });
+  const throwing = new URL('../../helpers/throwing-plugin.ts', import.meta.url).href;
+  await t.throwsAsync(moco.fit(randomImages(16), { epochs: 1, batchSize: 8, workers: 2, workerPlugins: [throwing], workerExecutor: workerThreadExecutor }), {
+    message: /data-parallel worker 1: .*this plugin module fails to load \(test fixture\)/,
+  });
+  t.is(liveReplicaWorkers(), 0);
+  moco.dispose();
+});
+
+test.serial('on workers a NaN batch stops the run with NonFiniteLossError at that step; the threads end', async (t) => {
+  const moco = createMoco({ backbone: tinyBackbone(8, 1, 4, 'dpn', 5), plugins: builtinPlugins, config: { seed: 4, head: { dim: 8 }, dictionary: { size: 24 }, normalization: 'batchnorm' } });
+  const images = randomImages(24, 8, 1, 9).map((e) => {
+    const { xs, index } = e as { xs: tf.Tensor3D; index: tf.Scalar };
+    // Image 9 (batch 1 of 8) gets a NaN pixel.
+    const bad = index.dataSync()[0] === 9;
+    return { xs: bad ? tf.tidy(() => tf.add(xs, tf.scalar(NaN))) : xs, index };
+  });
+  const steps: number[] = [];
+  moco.on('step').subscribe((e) => steps.push(e.step));
+  const err = await t.throwsAsync(moco.fit(images, { epochs: 1, batchSize: 8, workers: 2, workerPlugins: [PLUGINS], workerExecutor: workerThreadExecutor }), { instanceOf: NonFiniteLossError });
+  t.is((err as NonFiniteLossError).step, 1);
+  t.deepEqual(steps, [0]);
   t.is(liveReplicaWorkers(), 0);
   moco.dispose();
 });
