@@ -38,6 +38,7 @@ export async function loadData(text: string, log: (message: string) => void = ()
   } else {
     train = await loadImageFolder(spec.dir, { onWarning: (message) => log(message) });
   }
+  if (train.count === 0) throw new CliError(`${train.name}: holds 0 images: nothing to train on`);
   if (test && !test.labels) test = undefined;
   if (test || !train.labels) return { spec: text, train, test, heldOut: false };
   const split = holdOut(train, 0.2, 0);
@@ -63,7 +64,9 @@ export function holdOut(set: ImageSet, fraction: number, seed: number): { train:
   }
   trainIdx.sort((a, b) => a - b);
   testIdx.sort((a, b) => a - b);
-  if (testIdx.length === 0) throw new CliError(`${set.name}: too few labelled images to hold out a test set`);
+  if (testIdx.length === 0) {
+    throw new CliError(`${set.name}: ${set.count} labelled image${set.count === 1 ? '' : 's'}, too few to hold out a test set (a class needs at least 2 images); add images or a t10k test set`);
+  }
   return { train: subsetImageSet(set, trainIdx, `${set.name} (train part)`), test: subsetImageSet(set, testIdx, `${set.name} (held-out part)`) };
 }
 

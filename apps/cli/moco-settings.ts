@@ -4,6 +4,7 @@
 // which the run, the speed measurement and the report all read.
 import { z } from 'zod';
 import { mergeOverPreset, resolveMocoConfig, type MocoConfigInput, type ResolvedConfig } from '../../src/config/moco-config.js';
+import { ConfigError } from '../../src/registry/config-error.js';
 import { formatIssues } from '../../src/registry/format-issues.js';
 import type { StrategyRegistry } from '../../src/registry/strategy-registry.js';
 import type { ModelFacts } from '../../src/strategies/normalization-strategy.js';
@@ -77,8 +78,14 @@ export function checkMocoFlags(settings: MocoConfigInput, seed: number, flags: M
 }
 
 /** The run's MoCo config, resolved once with the backbone's facts: what the run, the speed measurement and the report read. */
-export function resolveMoco(settings: MocoConfigInput, seed: number, registry: StrategyRegistry, model: ModelFacts): ResolvedConfig {
-  return resolveMocoConfig({ ...settings, seed }, registry, model);
+export function resolveMoco(settings: MocoConfigInput, seed: number, registry: StrategyRegistry, model?: ModelFacts): ResolvedConfig {
+  try {
+    return resolveMocoConfig({ ...settings, seed }, registry, model);
+  } catch (err) {
+    // The MoCo settings are the `moco` section of the run config: a root-level problem is that section's.
+    if (err instanceof ConfigError && err.field === 'config') throw new CliError(`moco${err.message.slice('config'.length)}`);
+    throw err;
+  }
 }
 
 function withoutOption(section: unknown, option: string): unknown {

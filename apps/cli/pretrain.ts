@@ -121,6 +121,8 @@ export async function pretrainCommand(flags: PretrainFlags, io: CliIo): Promise<
   parseDataSpec(run.data);
   const registry = new StrategyRegistry(io.plugins);
   checkMocoFlags(run.moco, run.seed, flags, registry);
+  // The MoCo settings, checked before any data loads (again below with the encoder's facts).
+  resolveMoco(run.moco, run.seed, registry);
   checkWorkers(run.workers);
   // Before any work: a bad --out fails in milliseconds, not after the data loaded.
   const out = await prepareOutDir(flags.out ?? join('runs', timestamp()), Boolean(flags.overwrite));

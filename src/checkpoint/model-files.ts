@@ -82,6 +82,16 @@ export async function readModelArtifacts(dir: string, options: ModelFilesOptions
       }
     }
     const total = parts.reduce((n, p) => n + p.byteLength, 0);
+    // Check the size before tfjs decodes: a truncated file otherwise fails as "the tensor should have N values
+    // but has M", naming no file. Quantized weights (other sizes per value) are left to tfjs.
+    const bytesPer: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+    if (specs.every((w) => !w.quantization && bytesPer[w.dtype] !== undefined)) {
+      const needed = specs.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * bytesPer[w.dtype], 0);
+      if (needed !== total) {
+        const files = manifest.flatMap((g) => g.paths).map((p) => joinPath(dir, p)).join(', ');
+        throw new CheckpointError(files, `holds ${total} bytes of weights, ${MODEL_JSON}'s weightsManifest needs ${needed}: truncated or damaged (save the model again)`);
+      }
+    }
     const all = new Uint8Array(total);
     let at = 0;
     for (const p of parts) {

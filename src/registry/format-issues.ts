@@ -22,7 +22,8 @@ function show(v: unknown): string {
 export function formatIssues(prefix: string, error: z.ZodError, input: unknown): string[] {
   return error.issues.map((issue) => {
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-    const field = [prefix, ...path.map(String)].filter(Boolean).join('.');
+    // An issue at the root (an unknown top-level key) has no path: name the whole config rather than nothing.
+    const field = [prefix, ...path.map(String)].filter(Boolean).join('.') || 'config';
     let message = issue.message;
     if (issue.code === 'unrecognized_keys') {
       message = `unknown option(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
