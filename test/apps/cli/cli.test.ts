@@ -171,7 +171,7 @@ test.serial('pretrain writes encoder, config, events, checkpoint and report; eva
   t.is(result.knn.encoder, results.knn.encoder);
   t.is(result.linear.encoder, results.linear.encoder);
 
-  t.regex((await cli(['pretrain', '--config', configPath, '--data', `idx:${dataDir}`, '--out', out])).err, /already holds a run; continue it with `tfjs-moco resume --out /);
+  t.regex((await cli(['pretrain', '--config', configPath, '--data', `idx:${dataDir}`, '--out', out])).err, /holds a finished run; pass --overwrite to delete it and start over/);
 });
 
 test.serial('an interrupted pretrain resumes to the planned end, with the results of an uninterrupted run', async (t) => {
