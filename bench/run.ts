@@ -21,6 +21,8 @@
 //   --no-profile skip the tf.profile step (peak bytes, kernels); it is skipped by default for cpu ResNets
 //                (a step takes minutes there) unless --profile-all
 //   --threads 1,2 (PyTorch)  --python python3  --nchw (PyTorch layout; default channels_last)
+//   --blas openblas|default  PyTorch's BLAS: OpenBLAS via LD_LIBRARY_PATH for its process when installed,
+//               or the machine's default libblas [openblas]; the row's note names the one it mapped
 //   --cpu-w64-batch N   time cpu ResNet-18 w64 at batch N and report it as such [0 = skip]
 //   --wasm-w64-batch N  wasm ResNet-18 w64 when --batch > 64 (b128 exceeds the 4 GiB heap in one pass): the library
 //               runs the full batch as micro-batches of N (its microBatch option), the plain loop batch N [32]
@@ -162,9 +164,9 @@ function emptyRow(model: ModelId, backend: Row['backend'], harness: Row['harness
 }
 
 /** Runs a child process; resolves with its stdout (stderr is streamed through, indented). */
-function runChild(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; signal: string | null }> {
+function runChild(cmd: string, args: string[], timeoutMs: number, env?: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; signal: string | null }> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => process.stderr.write(d.toString().replace(/^(?=.)/gm, '    ')));
@@ -213,7 +215,21 @@ interface PtResult {
   layout: string;
   version: string;
   python: string;
+  blas?: string;
   error?: string;
+}
+
+/**
+ * PyTorch's environment: OpenBLAS (Debian's libopenblas0-pthread) first on the loader path of that one
+ * process when it is installed, so the yardstick is what a PyTorch user gets with an optimized BLAS
+ * whatever the machine's default libblas is; --blas default leaves the loader path alone. The row's note
+ * names the BLAS the process actually mapped (pytorch_step.py reads /proc/self/maps).
+ */
+function pytorchEnv(): NodeJS.ProcessEnv {
+  const dir = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
+  if (opt('blas') === 'default' || !existsSync(dir)) return process.env;
+  const prev = process.env.LD_LIBRARY_PATH;
+  return { ...process.env, LD_LIBRARY_PATH: prev ? `${dir}:${prev}` : dir };
 }
 
 async function runPytorch(model: ModelId, b: number): Promise<{ results: PtResult[]; error?: string }> {
@@ -226,7 +242,7 @@ async function runPytorch(model: ModelId, b: number): Promise<{ results: PtResul
   for (const py of candidates) {
     if (py.startsWith('/') && !existsSync(py)) continue;
     log(`\n== pytorch · ${model} · b${b} · threads ${ptThreads.join(',')} (${py}; load ${load1()})`);
-    const out = await runChild(py, args, timeoutS * 1000);
+    const out = await runChild(py, args, timeoutS * 1000, pytorchEnv());
     const parsed = out.stdout
       .split('\n')
       .filter((l) => l.startsWith('{'))
@@ -295,7 +311,7 @@ async function main(): Promise<void> {
         rows.push(emptyRow(model, 'pytorch', 'plain-loop', 'batchnorm', batch, `skipped: PyTorch not available (${pt.error}); apt-get install -y python3-torch`));
       }
       for (const p of pt.results) {
-        const row = emptyRow(model, 'pytorch', 'plain-loop', 'batchnorm', p.batch, `torch ${p.version}, ${p.layout}`);
+        const row = emptyRow(model, 'pytorch', 'plain-loop', 'batchnorm', p.batch, `torch ${p.version}, ${p.layout}, BLAS ${p.blas ?? 'unknown'}`);
         Object.assign(row, {
           threads: p.threads,
           imagesPerSecond: p.imagesPerSecond,

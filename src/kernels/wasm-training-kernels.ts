@@ -48,6 +48,7 @@ import {
   simdConvAvailable,
   simdHeapArena,
   simdRunOnArrays,
+  setSimdConvFma,
   type ConvArena,
 } from './simd-conv.js';
 
@@ -297,6 +298,7 @@ export type KernelRegistrationReport = Record<string, RegistrationOutcome>;
  */
 export function registerWasmTrainingKernels(options: WasmTrainingKernelsArgs = {}): KernelRegistrationReport {
   applyWasmTrainingKernelsArgs(options);
+  setSimdConvFma(wasmTrainingKernelsConfig().simdFma);
   const report: KernelRegistrationReport = {};
   for (const config of MISSING_KERNELS) report[config.kernelName] = registerIfMissing(config);
   report[tf.Conv2DBackpropInput] = replaceKernel(BACKPROP_INPUT_REPLACEMENT);
