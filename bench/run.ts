@@ -35,6 +35,7 @@
 //   --separate  run library and plain-loop in separate processes (default: one process, steps alternating)
 //   --conv-kernels simd|xnnpack  wasm forward conv and filter gradient: the library's SIMD loops or
 //               XNNPACK (the input gradient, a forward conv, follows) [simd]; wasm rows name it in the note
+//   --simd-fma auto|relaxed|off  fused multiply-add in the SIMD loops (relaxed SIMD) [auto]
 //   --timeout S per case [3600]
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -110,6 +111,7 @@ const mdFile = opt('md');
 const python = opt('python') ?? 'python3';
 const separate = flag('separate');
 const convKernels = list<'simd' | 'xnnpack'>('conv-kernels', ['simd', 'xnnpack'], ['simd']);
+const simdFma = list<'auto' | 'relaxed' | 'off'>('simd-fma', ['auto', 'relaxed', 'off'], ['auto'])[0];
 if (convKernels.length !== 1) throw new Error('--conv-kernels: give one of simd, xnnpack');
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
@@ -364,8 +366,8 @@ async function main(): Promise<void> {
         const prof = profile && (profileAll || backend !== 'cpu' || model === 'small');
         const micro = microBatch > 0 && isLibrary(group[0]);
         const caseBatch = microBatch > 0 && !micro ? microBatch : b;
-        const spec: CaseSpec = { harnesses: group, backend, model, batch: caseBatch, warmup, steps, partSteps: micro ? 0 : parts, profile: prof, queue, groups, microBatch: micro ? microBatch : 0, convKernels: convKernels[0] };
-        const convNote = backend === 'wasm' ? `conv: ${convKernels[0] === 'simd' ? 'SIMD loops' : 'XNNPACK'}` : '';
+        const spec: CaseSpec = { harnesses: group, backend, model, batch: caseBatch, warmup, steps, partSteps: micro ? 0 : parts, profile: prof, queue, groups, microBatch: micro ? microBatch : 0, convKernels: convKernels[0], simdFma };
+        const convNote = backend === 'wasm' ? `conv: ${convKernels[0] === 'simd' ? `SIMD loops, simdFma ${simdFma}` : 'XNNPACK'}` : '';
         const microNote = microBatch ? (micro ? `micro-batches of ${microBatch} (library microBatch), gradients summed` : `measured at b${caseBatch}`) : '';
         const caseNote = [note, microNote, convNote].filter(Boolean).join('; ');
         for (const r of await runTfjsCase(spec)) rows.push(caseRow(r, caseNote));
