@@ -154,8 +154,14 @@ export function setSimdConvFma(mode: SimdFma): void {
   if (mode !== 'auto' && mode !== 'relaxed' && mode !== 'off') {
     throw new Error(`tfjs-moco: simdFma must be 'auto', 'relaxed' or 'off', got '${String(mode)}'`);
   }
+  const previous = fmaMode;
   fmaMode = mode;
-  simdConvBuild(); // fails now, at configuration, if 'relaxed' cannot be had
+  try {
+    simdConvBuild(); // fails now, at configuration, if 'relaxed' cannot be had
+  } catch (err) {
+    fmaMode = previous;
+    throw err;
+  }
 }
 
 /** The compiled module of the build in use, or null where WebAssembly SIMD does not validate. */
