@@ -71,7 +71,7 @@ interface Running {
 }
 
 async function main(): Promise<CaseResult[]> {
-  const choice = await selectBackend({ prefer: spec.backend, needsTraining: true, wasmKernels: { convKernels: spec.convKernels ?? 'simd' } });
+  const choice = await selectBackend({ prefer: spec.backend, needsTraining: true, wasmKernels: { convKernels: spec.convKernels ?? 'simd', simdFma: spec.simdFma ?? 'auto' } });
   const threads = await threadsOf(choice.name);
   log(`${spec.model} on ${choice.name} (${choice.reason}), b${spec.batch}, harnesses ${spec.harnesses.join(' + ')}`);
   const running: Running[] = [];

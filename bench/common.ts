@@ -55,6 +55,8 @@ export interface CaseSpec {
   microBatch?: number;
   /** wasm only: the library's SIMD conv loops or XNNPACK's (registerWasmTrainingKernels' convKernels). */
   convKernels?: 'simd' | 'xnnpack';
+  /** wasm only: fused multiply-add in the SIMD loops (registerWasmTrainingKernels' simdFma). */
+  simdFma?: 'auto' | 'relaxed' | 'off';
 }
 
 /** The parts of a step, in step order. Times in ms. */

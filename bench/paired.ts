@@ -7,6 +7,7 @@
 //   --workers 2 compares the library on two data-parallel workers (bench/workers.ts) with PyTorch
 //   on two threads instead.
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median, type Row } from './common.js';
@@ -34,8 +35,8 @@ const lines: string[] = [];
 const ratios: Record<string, number[]> = {};
 const log = (s: string) => process.stderr.write(`${s}\n`);
 lines.push(`Command: \`${command}\` · ${new Date().toISOString()}`, '');
-lines.push(`| round | model | PyTorch ${workers ? `${workers}t` : '1t'} img/s | tfjs wasm ${workers ? `${workers} workers` : '1 thread'} img/s | tfjs / PyTorch |`);
-lines.push('|---|---|---|---|---|');
+lines.push(`| round | model | PyTorch ${workers ? `${workers}t` : '1t'} img/s | PyTorch BLAS | tfjs wasm ${workers ? `${workers} workers` : '1 thread'} img/s | tfjs / PyTorch | load |`);
+lines.push('|---|---|---|---|---|---|---|');
 for (let r = 1; r <= rounds; r++) {
   for (const model of models) {
     const threads = workers ? String(workers) : '1';
@@ -53,7 +54,8 @@ for (let r = 1; r <= rounds; r++) {
     const p = pt?.imagesPerSecond ?? null;
     const ratio = p && tfjs ? tfjs / p : null;
     if (ratio) (ratios[model] ??= []).push(ratio);
-    const line = `| ${r} | ${model} | ${p?.toFixed(1) ?? '—'} | ${tfjs?.toFixed(1) ?? '—'} | ${ratio ? ratio.toFixed(2) : '—'} |`;
+    const blas = /BLAS ([^;]*)$/.exec(pt?.note ?? '')?.[1] ?? '—';
+    const line = `| ${r} | ${model} | ${p?.toFixed(1) ?? '—'} | ${blas} | ${tfjs?.toFixed(1) ?? '—'} | ${ratio ? ratio.toFixed(2) : '—'} | ${os.loadavg()[0].toFixed(1)} |`;
     lines.push(line);
     log(line);
   }

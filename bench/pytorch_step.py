@@ -208,7 +208,28 @@ def run(args, threads):
         "load1": statistics.median(load),
         "version": torch.__version__,
         "python": sys.executable,
+        "blas": BLAS,
     }
+
+
+def blas_label():
+    """The BLAS library this process has mapped (PyTorch's matmuls go through it): Debian's python3-torch
+    links the generic libblas.so.3, which is the reference BLAS unless OpenBLAS is on the loader path."""
+    torch.mm(torch.ones(8, 8), torch.ones(8, 8))
+    try:
+        with open("/proc/self/maps") as maps:
+            libs = {line.split()[-1] for line in maps if "blas" in line.lower() and "/" in line}
+    except OSError:
+        return "unknown"
+    names = sorted(os.path.basename(lib) for lib in libs)
+    if any("openblas" in n for n in names):
+        return "OpenBLAS (" + ("pthread" if any("openblas-pthread" in lib for lib in libs) else "openblas") + ")"
+    if any("mkl" in n for n in names):
+        return "MKL"
+    return "reference BLAS (" + ", ".join(names) + ")" if names else "none mapped"
+
+
+BLAS = "unknown"
 
 
 def main():
@@ -223,6 +244,8 @@ def main():
     ap.add_argument("--no-augment", dest="augment", action="store_false")
     args = ap.parse_args()
     torch.set_num_interop_threads(1)
+    global BLAS
+    BLAS = blas_label()
     for t in [int(s) for s in args.threads.split(",") if s]:
         print(json.dumps(run(args, t)), flush=True)
 

@@ -21,6 +21,8 @@
 //   --no-profile skip the tf.profile step (peak bytes, kernels); it is skipped by default for cpu ResNets
 //                (a step takes minutes there) unless --profile-all
 //   --threads 1,2 (PyTorch)  --python python3  --nchw (PyTorch layout; default channels_last)
+//   --blas openblas|default  PyTorch's BLAS: OpenBLAS via LD_LIBRARY_PATH for its process when installed,
+//               or the machine's default libblas [openblas]; the row's note names the one it mapped
 //   --cpu-w64-batch N   time cpu ResNet-18 w64 at batch N and report it as such [0 = skip]
 //   --wasm-w64-batch N  wasm ResNet-18 w64 when --batch > 64 (b128 exceeds the 4 GiB heap in one pass): the library
 //               runs the full batch as micro-batches of N (its microBatch option), the plain loop batch N [32]
@@ -33,6 +35,7 @@
 //   --separate  run library and plain-loop in separate processes (default: one process, steps alternating)
 //   --conv-kernels simd|xnnpack  wasm forward conv and filter gradient: the library's SIMD loops or
 //               XNNPACK (the input gradient, a forward conv, follows) [simd]; wasm rows name it in the note
+//   --simd-fma auto|relaxed|off  fused multiply-add in the SIMD loops (relaxed SIMD) [auto]
 //   --timeout S per case [3600]
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -108,6 +111,7 @@ const mdFile = opt('md');
 const python = opt('python') ?? 'python3';
 const separate = flag('separate');
 const convKernels = list<'simd' | 'xnnpack'>('conv-kernels', ['simd', 'xnnpack'], ['simd']);
+const simdFma = list<'auto' | 'relaxed' | 'off'>('simd-fma', ['auto', 'relaxed', 'off'], ['auto'])[0];
 if (convKernels.length !== 1) throw new Error('--conv-kernels: give one of simd, xnnpack');
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
@@ -162,9 +166,9 @@ function emptyRow(model: ModelId, backend: Row['backend'], harness: Row['harness
 }
 
 /** Runs a child process; resolves with its stdout (stderr is streamed through, indented). */
-function runChild(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; signal: string | null }> {
+function runChild(cmd: string, args: string[], timeoutMs: number, env?: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; signal: string | null }> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => process.stderr.write(d.toString().replace(/^(?=.)/gm, '    ')));
@@ -213,7 +217,21 @@ interface PtResult {
   layout: string;
   version: string;
   python: string;
+  blas?: string;
   error?: string;
+}
+
+/**
+ * PyTorch's environment: OpenBLAS (Debian's libopenblas0-pthread) first on the loader path of that one
+ * process when it is installed, so the yardstick is what a PyTorch user gets with an optimized BLAS
+ * whatever the machine's default libblas is; --blas default leaves the loader path alone. The row's note
+ * names the BLAS the process actually mapped (pytorch_step.py reads /proc/self/maps).
+ */
+function pytorchEnv(): NodeJS.ProcessEnv {
+  const dir = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
+  if (opt('blas') === 'default' || !existsSync(dir)) return process.env;
+  const prev = process.env.LD_LIBRARY_PATH;
+  return { ...process.env, LD_LIBRARY_PATH: prev ? `${dir}:${prev}` : dir };
 }
 
 async function runPytorch(model: ModelId, b: number): Promise<{ results: PtResult[]; error?: string }> {
@@ -226,7 +244,7 @@ async function runPytorch(model: ModelId, b: number): Promise<{ results: PtResul
   for (const py of candidates) {
     if (py.startsWith('/') && !existsSync(py)) continue;
     log(`\n== pytorch · ${model} · b${b} · threads ${ptThreads.join(',')} (${py}; load ${load1()})`);
-    const out = await runChild(py, args, timeoutS * 1000);
+    const out = await runChild(py, args, timeoutS * 1000, pytorchEnv());
     const parsed = out.stdout
       .split('\n')
       .filter((l) => l.startsWith('{'))
@@ -295,7 +313,7 @@ async function main(): Promise<void> {
         rows.push(emptyRow(model, 'pytorch', 'plain-loop', 'batchnorm', batch, `skipped: PyTorch not available (${pt.error}); apt-get install -y python3-torch`));
       }
       for (const p of pt.results) {
-        const row = emptyRow(model, 'pytorch', 'plain-loop', 'batchnorm', p.batch, `torch ${p.version}, ${p.layout}`);
+        const row = emptyRow(model, 'pytorch', 'plain-loop', 'batchnorm', p.batch, `torch ${p.version}, ${p.layout}, BLAS ${p.blas ?? 'unknown'}`);
         Object.assign(row, {
           threads: p.threads,
           imagesPerSecond: p.imagesPerSecond,
@@ -348,8 +366,8 @@ async function main(): Promise<void> {
         const prof = profile && (profileAll || backend !== 'cpu' || model === 'small');
         const micro = microBatch > 0 && isLibrary(group[0]);
         const caseBatch = microBatch > 0 && !micro ? microBatch : b;
-        const spec: CaseSpec = { harnesses: group, backend, model, batch: caseBatch, warmup, steps, partSteps: micro ? 0 : parts, profile: prof, queue, groups, microBatch: micro ? microBatch : 0, convKernels: convKernels[0] };
-        const convNote = backend === 'wasm' ? `conv: ${convKernels[0] === 'simd' ? 'SIMD loops' : 'XNNPACK'}` : '';
+        const spec: CaseSpec = { harnesses: group, backend, model, batch: caseBatch, warmup, steps, partSteps: micro ? 0 : parts, profile: prof, queue, groups, microBatch: micro ? microBatch : 0, convKernels: convKernels[0], simdFma };
+        const convNote = backend === 'wasm' ? `conv: ${convKernels[0] === 'simd' ? `SIMD loops, simdFma ${simdFma}` : 'XNNPACK'}` : '';
         const microNote = microBatch ? (micro ? `micro-batches of ${microBatch} (library microBatch), gradients summed` : `measured at b${caseBatch}`) : '';
         const caseNote = [note, microNote, convNote].filter(Boolean).join('; ');
         for (const r of await runTfjsCase(spec)) rows.push(caseRow(r, caseNote));

@@ -1,4 +1,4 @@
-// `npx tsx bench/workers.ts [--models small,r18w16] [--workers 1,2] [--batch 128] [--steps 8] [--queue 4096]`:
+// `npx tsx bench/workers.ts [--models small,r18w16] [--workers 1,2] [--batch 128] [--steps 8] [--queue 4096] [--simd-fma auto|relaxed|off]`:
 // images/s of the library's own `fit` on one thread and on data-parallel worker threads (fit option `workers`,
 // src/node/execution/worker-executor.ts), wasm, the bench's recipe (crop-flip, BatchNorm with the library's gradient,
 // queue K, InfoNCE τ 0.07). img/s = batch ÷ median step time from the `step` events after 2 warm-up steps.
@@ -26,7 +26,8 @@ const queue = Number(opt('queue', '4096'));
 const WARMUP = 2;
 const PLUGINS = new URL('../plugins/index.ts', import.meta.url).href;
 
-await selectBackend({ prefer: 'wasm', needsTraining: true, log: () => undefined });
+const simdFma = opt('simd-fma', 'auto') as 'auto' | 'relaxed' | 'off';
+await selectBackend({ prefer: 'wasm', needsTraining: true, wasmKernels: { simdFma }, log: () => undefined });
 
 async function measure(model: ModelId, workers: number): Promise<{ ips: number; losses: number[] }> {
   const backbone = model === 'small' ? smallConvNet({ seed: 1 }) : resnet18Cifar({ width: 16, seed: 1 });

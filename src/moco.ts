@@ -121,6 +121,15 @@ export class Moco {
     return this.loop.addEpochTask(task);
   }
 
+  /**
+   * End the current fit (or the next one) as completed after `step` optimizer steps in all, before its
+   * planned end; undefined drops the revision. The learning-rate schedule then finishes at that step. Used
+   * to re-plan a run against a wall-time budget from its own step times (the CLI's pretrain does).
+   */
+  endAfter(step: number | undefined): void {
+    this.loop.endAfter(step);
+  }
+
   /** Ask the run to stop after the current step; `fit` then resolves (run-ended reason 'stopped'). */
   stop(): void {
     this.loop.requestStop();

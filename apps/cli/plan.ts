@@ -72,6 +72,10 @@ export interface Plan {
   /** Predicted wall time of training alone, and of the whole job from the start. */
   plannedTrainSeconds: number;
   plannedTotalSeconds: number;
+  /** The costs planned with (seconds): one step, one monitor evaluation, the final evaluation (BudgetReplanner). */
+  stepSeconds: number;
+  monitorSeconds: number;
+  finalSeconds: number;
   /** Why: a sentence for the log. */
   reason: string;
 }
@@ -152,6 +156,84 @@ export function planRun(p: {
     totalSteps,
     plannedTrainSeconds,
     plannedTotalSeconds: p.elapsedSeconds + plannedTrainSeconds + evals(epochs) * monitorSeconds + finalSeconds,
+    stepSeconds,
+    monitorSeconds,
+    finalSeconds,
     reason,
   };
+}
+
+/**
+ * Re-plans a budgeted run while it trains. The plan made before training rests on ten steps measured once;
+ * on a shared machine the speed can drop later (another job starts) and the run then overruns its budget by
+ * as much as it slowed. This watches the run's own step times and, at every step, works out how many more
+ * steps fit: the time left in the budget, minus what still has to follow training (the kNN monitor's
+ * remaining evaluations and the final evaluation, both scaled by how much slower steps now run than planned,
+ * as they run on the same cores), divided by the recent step time (the median of the last `window` steps, so
+ * one slow step does not cut the run). It only brings the end forward or back up to the plan, never past it:
+ * the plan's epochs are what the schedule and the monitor were set for.
+ *
+ * Pure bookkeeping over an injected clock: the CLI feeds it `step` events and applies a revision with
+ * Moco.endAfter.
+ */
+export class BudgetReplanner {
+  private readonly recent: number[] = [];
+  /** The step the run now ends after (optimizer steps from the start). */
+  endStep: number;
+
+  constructor(
+    private readonly p: {
+      budgetSeconds: number;
+      /** Seconds since the job started (the budget's clock). */
+      now: () => number;
+      /** The plan's end, and its assumptions: seconds per step, per monitor evaluation, for the final evaluation. */
+      plannedTotalSteps: number;
+      plannedStepSeconds: number;
+      monitorSeconds: number;
+      finalSeconds: number;
+      /** Monitor evaluations after `step` steps are done, including the one after the last step. */
+      evalsAfter: (step: number, endStep: number) => number;
+      /** Steps whose median is the current step time. Default 9. */
+      window?: number;
+      /** Re-plan only after this many steps of the run (the first are slow while the wasm code tiers up). Default 3. */
+      minSteps?: number;
+    },
+  ) {
+    this.endStep = p.plannedTotalSteps;
+  }
+
+  /**
+   * Records a finished step (`stepsDone` optimizer steps done in all, this one taking `seconds`) and returns
+   * the new end step when it changed, else undefined.
+   */
+  onStep(stepsDone: number, seconds: number): number | undefined {
+    const window = this.p.window ?? 9;
+    this.recent.push(seconds);
+    if (this.recent.length > window) this.recent.shift();
+    if (this.recent.length < Math.min(window, this.p.minSteps ?? 3) || stepsDone >= this.endStep) return undefined;
+    const sorted = [...this.recent].sort((a, b) => a - b);
+    const stepSeconds = sorted[Math.floor(sorted.length / 2)];
+    const slowdown = Math.max(1, stepSeconds / this.p.plannedStepSeconds);
+    const left = this.p.budgetSeconds - this.p.now();
+    // Steps that fit when the run ends after stepsDone + k steps: the largest k with
+    // k * stepSeconds + (evaluations still to come + final evaluation) * slowdown <= left.
+    const tail = (end: number) => (this.p.evalsAfter(stepsDone, end) * this.p.monitorSeconds + this.p.finalSeconds) * slowdown;
+    let k = Math.max(0, Math.floor((left - tail(this.p.plannedTotalSteps)) / stepSeconds));
+    // Fewer steps can mean fewer monitor evaluations: grow k while the cheaper tail leaves room for it.
+    while (stepsDone + k < this.p.plannedTotalSteps && (k + 1) * stepSeconds + tail(stepsDone + k + 1) <= left) k++;
+    const end = Math.max(stepsDone + 1, Math.min(this.p.plannedTotalSteps, stepsDone + k));
+    if (end === this.endStep) return undefined;
+    this.endStep = end;
+    return end;
+  }
+}
+
+/** Monitor evaluations still to run after `step` steps when the run ends after `endStep` (epochs of `stepsPerEpoch`; every `knnEvery` epochs and after the last). */
+export function monitorEvalsAfter(step: number, endStep: number, stepsPerEpoch: number, knnEvery: number): number {
+  if (knnEvery <= 0) return 0;
+  const doneEpochs = Math.floor(step / stepsPerEpoch);
+  const lastEpoch = Math.ceil(endStep / stepsPerEpoch); // a run ended mid-epoch closes that epoch, with its evaluation
+  let n = 0;
+  for (let e = doneEpochs + 1; e <= lastEpoch; e++) if (e % knnEvery === 0 || e === lastEpoch) n++;
+  return n;
 }

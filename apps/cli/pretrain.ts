@@ -24,7 +24,7 @@ import { CliError, oneLine } from './cli-error.js';
 import { prepareOutDir, runState } from './out-dir.js';
 import { describeSet, loadData, parseDataSpec, type LoadedData } from './data-spec.js';
 import { buildEncoder, type ModelName } from './encoder-spec.js';
-import { evalImages, measureSpeed, planRun, type Speed } from './plan.js';
+import { BudgetReplanner, evalImages, measureSpeed, monitorEvalsAfter, planRun, type Speed } from './plan.js';
 import { ProgressView, type CliIo } from './progress.js';
 import { renderSvg, reportMarkdown, reportSpec } from './report.js';
 import { checkMocoFlags, mocoSettings, resolveMoco, type MocoFlags } from './moco-settings.js';
@@ -67,6 +67,12 @@ export interface RunRecord {
     budgetSeconds?: number;
     plannedTrainSeconds?: number;
     plannedTotalSeconds?: number;
+    /** Planned costs (s) of a step, a monitor evaluation and the final evaluation: what re-planning starts from. */
+    stepSeconds?: number;
+    monitorSeconds?: number;
+    finalSeconds?: number;
+    /** Where re-planning during the run moved its end (optimizer steps in all); a resume ends there too. */
+    endAfterStep?: number;
     reason: string;
   };
   speed?: Speed;
@@ -172,6 +178,9 @@ export async function pretrainCommand(flags: PretrainFlags, io: CliIo): Promise<
         budgetSeconds: run.minutes * 60,
         plannedTrainSeconds: p.plannedTrainSeconds,
         plannedTotalSeconds: p.plannedTotalSeconds,
+        stepSeconds: p.stepSeconds,
+        monitorSeconds: p.monitorSeconds,
+        finalSeconds: p.finalSeconds,
         reason: p.reason,
       };
       io.err(
@@ -191,7 +200,7 @@ export async function pretrainCommand(flags: PretrainFlags, io: CliIo): Promise<
       data: { spec: data.spec, train: describeSet(data.train), test: data.test ? describeSet(data.test) : undefined, heldOut: data.heldOut },
     };
     await writeFile(join(out, CONFIG_FILE), JSON.stringify(record, null, 2) + '\n');
-    return await trainAndReport({ moco, record, data, out, io, started, stopAfter: flags.stopAfter, fresh: true });
+    return await trainAndReport({ moco, record, data, out, io, started, stopAfter: flags.stopAfter, fresh: true, budget: run.epochs === undefined });
   } finally {
     moco?.dispose();
     backbone.dispose();
@@ -275,6 +284,8 @@ interface Job {
   stopAfter?: number;
   /** A new run: events.jsonl starts empty (a resume appends to it). */
   fresh?: boolean;
+  /** This invocation planned from a measured speed against a budget: re-plan during the run. */
+  budget?: boolean;
 }
 
 /** Train to the planned end (from wherever the run is), then export, evaluate and report. */
@@ -310,6 +321,38 @@ async function trainAndReport(job: Job): Promise<number> {
   process.on('SIGINT', onSigint);
   let reason = 'completed' as 'completed' | 'stopped';
   const ended = moco.on('run-ended').subscribe((e) => (reason = e.reason));
+  // A budgeted run (planned from measured speed, first invocation only: a resume has no budget of its own)
+  // re-plans its end from its own step times; a resumed run keeps the end its first invocation revised to.
+  const stepsPerEpoch = plan.stepsPerEpoch ?? Math.ceil(plan.datasetSize / plan.batchSize);
+  if (plan.endAfterStep !== undefined) moco.endAfter(plan.endAfterStep);
+  if (job.budget && plan.budgetSeconds && plan.stepSeconds && plan.monitorSeconds !== undefined && plan.finalSeconds !== undefined) {
+    const labelledMonitor = run.knnEvery > 0 && labelled;
+    const replanner = new BudgetReplanner({
+      budgetSeconds: plan.budgetSeconds,
+      now: () => (performance.now() - job.started) / 1000,
+      plannedTotalSteps: plan.totalSteps,
+      plannedStepSeconds: plan.stepSeconds,
+      monitorSeconds: plan.monitorSeconds,
+      finalSeconds: plan.finalSeconds,
+      evalsAfter: (step, end) => (labelledMonitor ? monitorEvalsAfter(step, end, stepsPerEpoch, run.knnEvery) : 0),
+    });
+    let lastSaid = plan.totalSteps;
+    moco.on('step').subscribe((e) => {
+      const end = replanner.onStep(e.step + 1, e.batchSize / e.imagesPerSecond);
+      if (end === undefined) return;
+      moco.endAfter(end < plan.totalSteps ? end : undefined);
+      plan.endAfterStep = end < plan.totalSteps ? end : undefined;
+      // Said when the end moves by 2 % of the plan or more, not at every one-step change.
+      if (Math.abs(end - lastSaid) >= Math.max(1, 0.02 * plan.totalSteps)) {
+        view.line(`re-planned at step ${e.step + 1}: the run now ends after step ${end} of the ${plan.totalSteps} planned (steps take ${(e.batchSize / e.imagesPerSecond).toFixed(2)} s, planned ${plan.stepSeconds!.toFixed(2)} s)`);
+        lastSaid = end;
+      }
+    });
+    // The revised end goes into config.json with each checkpoint's epoch boundary, so `resume` ends there too.
+    moco.addEpochTask(async () => {
+      await writeFile(join(out, CONFIG_FILE), JSON.stringify(record, null, 2) + '\n');
+    });
+  }
   if (job.stopAfter !== undefined) {
     const limit = job.stopAfter;
     moco.on('step').subscribe((e) => e.step + 1 >= limit && moco.stop());
@@ -363,7 +406,7 @@ async function trainAndReport(job: Job): Promise<number> {
       ['data', `${record.data.train}${record.data.test ? `; evaluated on ${record.data.test}` : ''}`],
       ['encoder', `${run.model.name}${run.model.width ? ` (width ${run.model.width})` : ''}, ${countParams(encoder)} parameters`],
       ['backend', `${record.backend.name} (${record.backend.package})${run.workers > 1 ? `, ${run.workers} workers (data parallel)` : ''}`],
-      ['schedule', `${plan.epochs} epochs × ${plan.stepsPerEpoch ?? Math.ceil(plan.datasetSize / plan.batchSize)} steps of batch ${plan.batchSize} = ${plan.totalSteps} steps (${plan.reason})`],
+      ['schedule', `${plan.epochs} epochs × ${plan.stepsPerEpoch ?? Math.ceil(plan.datasetSize / plan.batchSize)} steps of batch ${plan.batchSize} = ${plan.totalSteps} steps (${plan.reason})${plan.endAfterStep !== undefined ? `; re-planned during the run to end after step ${plan.endAfterStep}` : ''}`],
       ['MoCo', describeMoco(moco)],
       ['wall time (this invocation)', `${seconds.toFixed(0)} s${plan.plannedTotalSeconds ? ` (planned ${plan.plannedTotalSeconds.toFixed(0)} s)` : ''}`],
     ];

@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { registerCpuTrainingKernels } from './cpu-training-kernels.js';
 import { missingTrainingKernels } from './training-kernels.js';
 import { registerWasmTrainingKernels, wasmConvKernels } from './wasm-training-kernels.js';
+import { simdConvBuild } from './simd-conv.js';
 import type { WasmTrainingKernelsArgs } from './wasm-kernel-options.js';
 
 export type BackendPreference = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -230,7 +231,9 @@ async function tryWasm(ctx: Context): Promise<Outcome> {
     package: WASM,
     gpu: false,
     reason: `XNNPACK${simd ? ' with SIMD' : ' without SIMD'}, single-threaded under Node; training kernels added by tfjs-moco` +
-      (wasmConvKernels() === 'simd' ? ", convolutions on tfjs-moco's SIMD loops" : ''),
+      (wasmConvKernels() === 'simd'
+        ? `, convolutions on tfjs-moco's SIMD loops${simdConvBuild() === 'relaxed' ? ' (fused multiply-add: relaxed SIMD)' : ''}`
+        : ''),
   });
 }
 

@@ -16,7 +16,7 @@
 // only after the call's allocations, since growing a Memory detaches its old views (offsets stay
 // valid). One own arena and one heap arena per backend, per thread (module state).
 import * as tf from '@tensorflow/tfjs-core';
-import { CONV_KERNELS_WASM_BASE64 } from './simd/conv-kernels-wasm.js';
+import { CONV_KERNELS_RELAXED_WASM_BASE64, CONV_KERNELS_WASM_BASE64 } from './simd/conv-kernels-wasm.js';
 
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 
@@ -80,16 +80,94 @@ function decodeBase64(text: string): Uint8Array {
   return bytes;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
+/**
+ * Fused multiply-add in the kernels' accumulation loops: 'auto' = the relaxed-SIMD build where this
+ * runtime validates it (in Node 20, after turning on V8's --experimental-wasm-relaxed-simd, which
+ * that Node ships but leaves off; newer Node and Chrome 114+ have it on), else the mul+add build;
+ * 'relaxed' = the relaxed build or an error; 'off' = always mul+add. Results differ between the two
+ * builds by the rounding of each product (a few float32 ulps of a sum's magnitude).
+ */
+export type SimdFma = 'auto' | 'relaxed' | 'off';
+export type SimdConvBuild = 'relaxed' | 'mul-add';
 
-/** The compiled module, or null where WebAssembly SIMD does not validate. */
+const compiled: Partial<Record<SimdConvBuild, WebAssembly.Module | null>> = {};
+let fmaMode: SimdFma = 'auto';
+
+/** A function body `f32x4.relaxed_madd(a, b, c)`, the smallest module that needs relaxed SIMD. */
+const RELAXED_PROBE = new Uint8Array([
+  0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 8, 1, 0x60, 3, 0x7b, 0x7b, 0x7b, 1, 0x7b, 3, 2, 1, 0,
+  10, 13, 1, 11, 0, 0x20, 0, 0x20, 1, 0x20, 2, 0xfd, 0x85, 0x02, 0x0b,
+]);
+
+interface NodeProcessLike {
+  getBuiltinModule?: (id: string) => { setFlagsFromString?: (flags: string) => void } | undefined;
+}
+
+/**
+ * Whether this runtime validates relaxed SIMD. In Node (20.16+, where process.getBuiltinModule exists)
+ * the V8 flag is turned on first if needed: it only affects modules compiled afterwards, which is why
+ * the kernels are compiled lazily. Browsers have no such switch; there the probe decides alone.
+ */
+export function relaxedSimdAvailable(): boolean {
+  if (typeof WebAssembly !== 'object') return false;
+  if (WebAssembly.validate(RELAXED_PROBE)) return true;
+  const proc = (globalThis as { process?: NodeProcessLike }).process;
+  try {
+    proc?.getBuiltinModule?.('node:v8')?.setFlagsFromString?.('--experimental-wasm-relaxed-simd');
+  } catch {
+    return false;
+  }
+  return WebAssembly.validate(RELAXED_PROBE);
+}
+
+/** The module of one build, or null where it does not validate (no SIMD, or no relaxed SIMD). */
+function compile(build: SimdConvBuild): WebAssembly.Module | null {
+  const cached = compiled[build];
+  if (cached !== undefined) return cached;
+  let m: WebAssembly.Module | null = null;
+  if (typeof WebAssembly === 'object' && (build === 'mul-add' || relaxedSimdAvailable())) {
+    const bytes = decodeBase64(build === 'relaxed' ? CONV_KERNELS_RELAXED_WASM_BASE64 : CONV_KERNELS_WASM_BASE64);
+    m = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  }
+  compiled[build] = m;
+  return m;
+}
+
+/** The build the kernels run now under the current setSimdConvFma mode, or null without SIMD. */
+export function simdConvBuild(): SimdConvBuild | null {
+  // A runtime without WebAssembly SIMD (Node < 16.4, older browsers) fails validation of both; callers
+  // then keep the XNNPACK routes, and wasmConvKernels() (which selectBackend's log line reports) says so.
+  if (compile('mul-add') == null) return null;
+  if (fmaMode === 'off') return 'mul-add';
+  if (compile('relaxed') != null) return 'relaxed';
+  if (fmaMode === 'relaxed') {
+    throw new Error(
+      "tfjs-moco: simdFma 'relaxed' needs WebAssembly relaxed SIMD, which this runtime does not validate " +
+        "(Node 20.16+ turns it on by itself; older Node: run with --experimental-wasm-relaxed-simd). Use simdFma 'auto' or 'off'.",
+    );
+  }
+  return 'mul-add';
+}
+
+/** Sets which build the next kernel calls run (see SimdFma). Process-wide, like the kernel registry. */
+export function setSimdConvFma(mode: SimdFma): void {
+  if (mode !== 'auto' && mode !== 'relaxed' && mode !== 'off') {
+    throw new Error(`tfjs-moco: simdFma must be 'auto', 'relaxed' or 'off', got '${String(mode)}'`);
+  }
+  const previous = fmaMode;
+  fmaMode = mode;
+  try {
+    simdConvBuild(); // fails now, at configuration, if 'relaxed' cannot be had
+  } catch (err) {
+    fmaMode = previous;
+    throw err;
+  }
+}
+
+/** The compiled module of the build in use, or null where WebAssembly SIMD does not validate. */
 function module(): WebAssembly.Module | null {
-  if (compiled !== undefined) return compiled;
-  const bytes = decodeBase64(CONV_KERNELS_WASM_BASE64);
-  // A runtime without WebAssembly SIMD (Node < 16.4, older browsers) fails validation; callers then
-  // keep the XNNPACK routes, and wasmConvKernels() (which selectBackend's log line reports) says so.
-  compiled = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-  return compiled;
+  const build = simdConvBuild();
+  return build && compile(build);
 }
 
 function instantiate(m: WebAssembly.Module, memory: WebAssembly.Memory): ConvKernelExports {
@@ -211,17 +289,24 @@ class HeapArena implements ConvArena {
   }
 }
 
-let own: OwnArena | null | undefined;
-const heapArenas = new WeakMap<object, HeapArena | null>();
+// Arenas per build: switching builds (setSimdConvFma) keeps the other build's instances, so nothing is
+// re-instantiated when a test or benchmark alternates them.
+const owns: Partial<Record<SimdConvBuild, OwnArena | null>> = {};
+let own: OwnArena | null = null; // the last own arena made, for simdConvMemoryBytes
+const heapArenas: Record<SimdConvBuild, WeakMap<object, HeapArena | null>> = { relaxed: new WeakMap(), 'mul-add': new WeakMap() };
 
 function ownArena(): OwnArena {
-  if (own === undefined) {
-    const m = module();
+  const build = simdConvBuild();
+  if (build == null) throw new Error('tfjs-moco: WebAssembly SIMD is not available in this runtime');
+  let arena = owns[build];
+  if (arena === undefined) {
     const memory = new WebAssembly.Memory({ initial: 1 });
-    own = m && new OwnArena(instantiate(m, memory), memory);
+    arena = new OwnArena(instantiate(compile(build)!, memory), memory);
+    owns[build] = arena;
   }
-  if (own == null) throw new Error('tfjs-moco: WebAssembly SIMD is not available in this runtime');
-  return own;
+  if (arena == null) throw new Error('tfjs-moco: WebAssembly SIMD is not available in this runtime');
+  own = arena;
+  return arena;
 }
 
 /**
@@ -230,17 +315,19 @@ function ownArena(): OwnArena {
  */
 export function simdHeapArena(wasmModule: unknown): ConvArena | null {
   if (wasmModule == null || typeof wasmModule !== 'object') return null;
-  let arena = heapArenas.get(wasmModule);
+  const build = simdConvBuild();
+  if (build == null) return null;
+  let arena = heapArenas[build].get(wasmModule);
   if (arena === undefined) {
     const em = wasmModule as EmscriptenModuleLike;
     const memory = em.asm?.memory;
-    const m = module();
+    const m = compile(build);
     arena =
       m && memory instanceof (globalThis as unknown as { WebAssembly: { Memory: typeof WebAssembly.Memory } }).WebAssembly.Memory &&
       typeof em._malloc === 'function' && typeof em._free === 'function'
         ? new HeapArena(instantiate(m, memory as WebAssembly.Memory), memory as WebAssembly.Memory, em._malloc, em._free)
         : null;
-    heapArenas.set(wasmModule, arena);
+    heapArenas[build].set(wasmModule, arena);
   }
   return arena;
 }

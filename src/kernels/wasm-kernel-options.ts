@@ -1,6 +1,7 @@
 // How the wasm training kernels run, set by registerWasmTrainingKernels(options). The kernels are registered
 // once per process in tfjs's global kernel registry, so the configuration they read is process-wide too; it
 // is changed only through an options object passed to registration, never by separate switches.
+import type { SimdFma } from './simd-conv.js';
 
 /**
  * Which loops run the wasm forward conv and filter gradient: 'simd' = the library's own
@@ -37,6 +38,14 @@ export interface WasmTrainingKernelsArgs {
   simdInPlace?: boolean;
   /** How the replaced Conv2DBackpropInput dispatches (see BackpropInputPolicy). Default: 'auto'. */
   backpropInputPolicy?: BackpropInputPolicy;
+  /**
+   * Fused multiply-add in the SIMD loops (WebAssembly relaxed SIMD, f32x4.relaxed_madd): 'auto' uses it
+   * where the runtime has it (Chrome 114+, Node 22+; in Node 20.16+ the library turns on V8's
+   * --experimental-wasm-relaxed-simd flag for its process first), 'relaxed' requires it, 'off' keeps
+   * the portable mul+add loops. Products are then rounded once instead of twice, so results differ from
+   * 'off' in the last bits. Default: 'auto'.
+   */
+  simdFma?: SimdFma;
 }
 
 /** The defaults of WasmTrainingKernelsArgs. */
@@ -44,10 +53,12 @@ export const WASM_TRAINING_KERNELS_DEFAULTS: Readonly<Required<WasmTrainingKerne
   convKernels: 'simd',
   simdInPlace: true,
   backpropInputPolicy: 'auto',
+  simdFma: 'auto',
 });
 
 const CONV_KERNELS: readonly WasmConvKernels[] = ['simd', 'xnnpack'];
 const POLICIES: readonly BackpropInputPolicy[] = ['auto', 'conv', 'subpixel', 'phases', 'stock'];
+const FMA: readonly SimdFma[] = ['auto', 'relaxed', 'off'];
 
 let current: Required<WasmTrainingKernelsArgs> = { ...WASM_TRAINING_KERNELS_DEFAULTS };
 
@@ -69,6 +80,9 @@ export function applyWasmTrainingKernelsArgs(args: WasmTrainingKernelsArgs = {})
     throw new Error(
       `tfjs-moco: registerWasmTrainingKernels: backpropInputPolicy must be one of ${POLICIES.join(', ')}, got '${String(next.backpropInputPolicy)}'`,
     );
+  }
+  if (!FMA.includes(next.simdFma)) {
+    throw new Error(`tfjs-moco: registerWasmTrainingKernels: simdFma must be one of ${FMA.join(', ')}, got '${String(next.simdFma)}'`);
   }
   current = next;
 }

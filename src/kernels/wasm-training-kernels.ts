@@ -48,6 +48,7 @@ import {
   simdConvAvailable,
   simdHeapArena,
   simdRunOnArrays,
+  setSimdConvFma,
   type ConvArena,
 } from './simd-conv.js';
 
@@ -296,7 +297,14 @@ export type KernelRegistrationReport = Record<string, RegistrationOutcome>;
  * await tf.setBackend('wasm');
  */
 export function registerWasmTrainingKernels(options: WasmTrainingKernelsArgs = {}): KernelRegistrationReport {
+  const previous = { ...wasmTrainingKernelsConfig() };
   applyWasmTrainingKernelsArgs(options);
+  try {
+    setSimdConvFma(wasmTrainingKernelsConfig().simdFma);
+  } catch (err) {
+    applyWasmTrainingKernelsArgs(previous); // a refused simdFma 'relaxed' leaves the previous configuration in force
+    throw err;
+  }
   const report: KernelRegistrationReport = {};
   for (const config of MISSING_KERNELS) report[config.kernelName] = registerIfMissing(config);
   report[tf.Conv2DBackpropInput] = replaceKernel(BACKPROP_INPUT_REPLACEMENT);

@@ -21,6 +21,8 @@ import type { FitPlan } from './training-state.js';
 export class FitLoop {
   private readonly epochTasks: EpochTask[] = [];
   private stopRequested = false;
+  /** A revised end (Moco.endAfter): the run completes after this optimizer step. */
+  private endStep: number | undefined;
   private fitting = false;
   private pausedAtBoundary = 0;
 
@@ -33,6 +35,24 @@ export class FitLoop {
   /** Ask the run to stop after the current step (an epoch's last step still ends its epoch). */
   requestStop(): void {
     this.stopRequested = true;
+  }
+
+  /**
+   * End the current (or next) fit as completed once `step` optimizer steps are done, instead of at its planned
+   * end; undefined restores the planned end. The epoch in progress is closed (event, tasks), the learning-rate
+   * schedule is stretched or squeezed to finish at the new end (its progress is step / end), and a final
+   * checkpoint is written as for any end. For callers that re-plan a run against a wall-time budget.
+   */
+  endAfter(step: number | undefined): void {
+    if (step !== undefined && !(Number.isInteger(step) && step >= 1)) {
+      throw new Error(`endAfter: step must be a whole number >= 1 (optimizer steps from the run's start), got ${String(step)}`);
+    }
+    this.endStep = step;
+  }
+
+  /** Steps the run is planned to take now: the revised end if any, else the plan's. */
+  private totalSteps(plan: FitPlan): number | undefined {
+    return this.endStep !== undefined && (plan.totalSteps === undefined || this.endStep < plan.totalSteps) ? this.endStep : plan.totalSteps;
   }
 
   /** Run `task` at the end of every epoch (after its `epoch-ended` event), awaited. Returns a remover. */
@@ -109,7 +129,7 @@ export class FitLoop {
       // A step checkpoint due at an epoch's last step waits for the epoch's end (and its tasks).
       let checkpointPending = false;
       let skips = 0;
-      epochs: while (trainer.position.epoch < opts.epochs) {
+      epochs: while (trainer.position.epoch < opts.epochs && !(this.endStep !== undefined && trainer.position.step >= this.endStep)) {
         const epochStart = performance.now();
         const totals = { loss: 0, accuracy: 0, steps: 0, images: 0 };
         const iterator = await this.epochIterator(dataset, opts.batchSize);
@@ -119,7 +139,8 @@ export class FitLoop {
           const { epoch, step } = trainer.position;
           const t0 = performance.now();
           // Fraction of training done: by steps when the run's length is known, else by whole epochs.
-          const progress = plan.totalSteps ? step / plan.totalSteps : epoch / plan.epochs;
+          const total = this.totalSteps(plan);
+          const progress = total ? step / total : epoch / plan.epochs;
           const ctx: StepContext = { epoch, step, progress, random: trainer.random };
           const learningRate = learningRateAt(trainer.settings.optimizer, progress);
           let result: StepResult;
@@ -141,7 +162,7 @@ export class FitLoop {
             if (stop) throw new NonFiniteLossError(step, result, skips);
             skips++;
           }
-          this.publishStep(result, ctx, learningRate, plan, (performance.now() - t0) / 1000);
+          this.publishStep(result, ctx, learningRate, { ...plan, totalSteps: total }, (performance.now() - t0) / 1000);
           if (result.applied) {
             totals.loss += result.loss;
             totals.accuracy += result.accuracy;
@@ -151,7 +172,8 @@ export class FitLoop {
           trainer.stepDone();
           await this.rethrowSubscriberError();
           const done = trainer.position;
-          const epochDone = plan.stepsPerEpoch !== undefined && done.stepInEpoch >= plan.stepsPerEpoch;
+          const ending = this.endStep !== undefined && done.step >= this.endStep;
+          const epochDone = ending || (plan.stepsPerEpoch !== undefined && done.stepInEpoch >= plan.stepsPerEpoch);
           if (every && 'steps' in every && done.step % every.steps === 0) {
             if (epochDone) checkpointPending = true;
             else await checkpoint();
@@ -161,6 +183,7 @@ export class FitLoop {
             reason = 'stopped';
             break epochs;
           }
+          if (ending) break;
         }
         await this.endEpoch(totals, (performance.now() - epochStart) / 1000, opts.epochs);
         if (checkpointPending || (every && 'epochs' in every && trainer.position.epoch % every.epochs === 0)) await checkpoint();
@@ -182,6 +205,7 @@ export class FitLoop {
     } finally {
       await executor?.dispose();
       this.fitting = false;
+      this.endStep = undefined;
       events.endRun();
     }
   }

@@ -1,6 +1,7 @@
 // The SIMD conv loops called directly on arrays (no tfjs backend): the route each geometry takes,
-// forward, filter and input gradients against a float64 loop on every route, and a call too large for
-// wasm32 memory failing with a message that names the fixes.
+// forward, filter and input gradients against a float64 loop on every route and with both builds
+// (fused multiply-add by relaxed SIMD, and mul+add), and a call too large for wasm32 memory failing
+// with a message that names the fixes.
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -10,6 +11,9 @@ import {
   simdConvAvailable,
   simdConvMemoryBytes,
   simdConvRoute,
+  simdConvBuild,
+  setSimdConvFma,
+  type SimdFma,
 } from '../../src/kernels/simd-conv.js';
 import { float32Tolerance, maxAbsError, seededValues } from './harness.js';
 
@@ -60,8 +64,10 @@ for (const [label, shape, filter, stride, pad] of [
   ['winograd F(4x4,3x3), partial tiles both ways', [2, 7, 9, 64], [3, 3, 64, 12], 1, 'same'],
   ['direct forward, input gradient by F(4x4,3x3) of the flipped filter', [2, 6, 5, 8], [3, 3, 8, 64], 1, 'same'],
   ['direct, stride 2, valid', [2, 9, 8, 6], [3, 3, 6, 10], 2, 'valid'],
-] as const) {
-  test(`forward (bias + ReLU), filter and input gradients match a float64 loop: ${label}`, (t) => {
+] as const) for (const fma of ['relaxed', 'off'] as const) {
+  test(`forward (bias + ReLU), filter and input gradients match a float64 loop (simdFma ${fma}): ${label}`, (t) => {
+    setSimdConvFma(fma); // tests are synchronous, so the setting holds for the whole body
+    t.is(simdConvBuild(), fma === 'off' ? 'mul-add' : 'relaxed');
     const ci = info([...shape], [...filter], stride, pad);
     const x = seededValues(tf.util.sizeFromShape([...shape]), 1);
     const w = seededValues(tf.util.sizeFromShape([...filter]), 2);
@@ -77,6 +83,26 @@ for (const [label, shape, filter, stride, pad] of [
     t.true(y.some((v) => v === 0) && y.some((v) => v > 0), 'the ReLU clamps some outputs and keeps others');
   });
 }
+
+test("simdFma 'auto' runs the fused multiply-add build on this Node, and it rounds differently from mul+add", (t) => {
+  setSimdConvFma('auto');
+  t.is(simdConvBuild(), 'relaxed');
+  const ci = info([2, 9, 8, 6], [3, 3, 6, 10], 2, 'valid');
+  const x = seededValues(tf.util.sizeFromShape([2, 9, 8, 6]), 1);
+  const w = seededValues(3 * 3 * 6 * 10, 2);
+  const run = (mode: SimdFma) => {
+    setSimdConvFma(mode);
+    return Float32Array.from(simdConv2D(x, w, ci));
+  };
+  const fused = run('relaxed');
+  const plain = run('off');
+  setSimdConvFma('auto');
+  // One rounding per product instead of two: some of the 320 outputs must differ in their last bits.
+  const differ = fused.filter((v, i) => v !== plain[i]).length;
+  t.true(differ > 0, 'the relaxed build is not the mul+add build');
+  t.true(maxAbsError(fused, Float64Array.from(plain)) < 1e-5, `builds differ by ${maxAbsError(fused, Float64Array.from(plain))}`);
+  t.throws(() => setSimdConvFma('fast' as SimdFma), { message: /simdFma must be 'auto', 'relaxed' or 'off'/ });
+});
 
 test('a call beyond wasm32 memory fails naming the fixes, and the loops keep working', (t) => {
   const small = info([1, 4, 4, 16], [3, 3, 16, 8], 1, 'same');

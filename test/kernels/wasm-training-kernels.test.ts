@@ -18,7 +18,7 @@ import {
 } from '../../src/kernels/wasm-training-kernels.js';
 import { wasmTrainingKernelsConfig, type WasmConvKernels } from '../../src/kernels/wasm-kernel-options.js';
 import { subPixelPlan } from '../../src/kernels/conv-backprop-input-subpixel.js';
-import { simdBackpropInputRoute, simdConvRoute, simdHeapScratch } from '../../src/kernels/simd-conv.js';
+import { simdBackpropInputRoute, simdConvBuild, simdConvRoute, simdHeapScratch } from '../../src/kernels/simd-conv.js';
 import { float32Tolerance, maxAbsError, runKernelOn, seededValues } from './harness.js';
 
 /** Bytes of tfjs-backend-wasm's heap. */
@@ -86,16 +86,19 @@ test.serial('registration reports what it did and is idempotent', (t) => {
 });
 
 test.serial('registration options set the whole configuration: omitted fields take the documented defaults, bad values name the field', (t) => {
-  registerWasmTrainingKernels({ convKernels: 'xnnpack', simdInPlace: false, backpropInputPolicy: 'stock' });
-  t.deepEqual({ ...wasmTrainingKernelsConfig() }, { convKernels: 'xnnpack', simdInPlace: false, backpropInputPolicy: 'stock' });
+  registerWasmTrainingKernels({ convKernels: 'xnnpack', simdInPlace: false, backpropInputPolicy: 'stock', simdFma: 'off' });
+  t.deepEqual({ ...wasmTrainingKernelsConfig() }, { convKernels: 'xnnpack', simdInPlace: false, backpropInputPolicy: 'stock', simdFma: 'off' });
+  t.is(simdConvBuild(), 'mul-add');
   t.is(wasmConvKernels(), 'xnnpack');
   registerWasmTrainingKernels({ backpropInputPolicy: 'conv' });
-  t.deepEqual({ ...wasmTrainingKernelsConfig() }, { convKernels: 'simd', simdInPlace: true, backpropInputPolicy: 'conv' });
+  t.deepEqual({ ...wasmTrainingKernelsConfig() }, { convKernels: 'simd', simdInPlace: true, backpropInputPolicy: 'conv', simdFma: 'auto' });
+  t.is(simdConvBuild(), 'relaxed', 'Node 20.20 gets relaxed SIMD once the library turns on its V8 flag');
+  t.throws(() => registerWasmTrainingKernels({ simdFma: 'fast' as 'auto' }), { message: /simdFma must be one of auto, relaxed, off, got 'fast'/ });
   t.throws(() => registerWasmTrainingKernels({ convKernels: 'avx' as WasmConvKernels }), { message: /convKernels must be one of simd, xnnpack, got 'avx'/ });
   // A rejected call leaves the previous configuration in force.
   t.is(wasmTrainingKernelsConfig().backpropInputPolicy, 'conv');
   registerWasmTrainingKernels();
-  t.deepEqual({ ...wasmTrainingKernelsConfig() }, { convKernels: 'simd', simdInPlace: true, backpropInputPolicy: 'auto' });
+  t.deepEqual({ ...wasmTrainingKernelsConfig() }, { convKernels: 'simd', simdInPlace: true, backpropInputPolicy: 'auto', simdFma: 'auto' });
   t.is(wasmConvKernels(), 'simd');
 });
 

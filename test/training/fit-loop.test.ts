@@ -78,6 +78,31 @@ test.serial('stop() ends the run after the current step; fit resolves with the t
   moco.dispose();
 });
 
+test.serial('endAfter() during fit: the run completes after that step, closing its epoch, and the lr schedule ends there', async (t) => {
+  const moco = createMoco({ backbone: tinyBackbone(8, 1, 4, 'end'), plugins: builtinPlugins, config: { ...small, optimizer: { schedule: 'cosine' } } });
+  const steps: Array<Extract<MocoEvent, { type: 'step' }>> = [];
+  const types: string[] = [];
+  moco.events$.subscribe((e) => types.push(e.type));
+  moco.on('step').subscribe((e) => {
+    steps.push(e);
+    if (e.step === 4) moco.endAfter(23); // 40 images of batch 4: 10 steps an epoch, 50 planned
+  });
+  let ended: MocoEvent | undefined;
+  moco.on('run-ended').subscribe((e) => (ended = e));
+  await moco.fit(randomImages(40), { epochs: 5, batchSize: 4 });
+  t.like(ended, { reason: 'completed', steps: 23, epochs: 3 });
+  t.is(types.filter((x) => x === 'epoch-ended').length, 3, 'epochs 1, 2 and the cut third are closed');
+  t.is(steps.at(-1)!.progress, 1, 'progress reaches 1 at the new end');
+  // Cosine: before the revision the lr follows the 50-step plan, afterwards the 23-step one, ending near 0.
+  t.true(steps[4].learningRate > steps[5].learningRate + 1e-4, `${steps[4].learningRate} → ${steps[5].learningRate}`);
+  t.true(steps.at(-1)!.learningRate < 0.01 * steps[0].learningRate, `last lr ${steps.at(-1)!.learningRate}`);
+  t.throws(() => moco.endAfter(0), { message: /endAfter: step must be a whole number >= 1/ });
+  // The revision was for that fit only: the next fit continues to its own plan's end (epochs 4 and 5).
+  await moco.fit(randomImages(40), { epochs: 5, batchSize: 4 });
+  t.is(moco.position.step, 43);
+  moco.dispose();
+});
+
 test.serial('fit options are validated with the field named', async (t) => {
   const moco = createMoco({ backbone: tinyBackbone(8, 1, 4, 'fo'), plugins: builtinPlugins, config: small });
   await t.throwsAsync(moco.fit(randomImages(4), { epochs: 0, batchSize: 4 }), { instanceOf: ConfigError, message: /fit\.epochs: .*>=\s*1.*\(got 0\)/ });

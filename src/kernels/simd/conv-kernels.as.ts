@@ -5,7 +5,7 @@
 // XNNPACK forward conv whose "filter" is dy, which XNNPACK re-packs on every call (10-26 GFLOP/s),
 // and XNNPACK's forward conv reaches 26-38 GFLOP/s at CIFAR ResNet sizes. These loops keep a
 // register tile of 8 f32x4 accumulators (4 scalars x 8 channels) and reach 30-50 GFLOP/s on one
-// core of this machine (128-bit SIMD, no FMA in wasm without relaxed-simd).
+// core of this machine (128-bit SIMD, no FMA in wasm without relaxed-simd; see madd below).
 //
 // Layouts (all f32, NHWC, set up by the caller in src/kernels/simd-conv.ts):
 //   xp  input, zero-padded to exactly the window: [N, HP, WP, CI], HP = (OH-1)*SH + FH
@@ -22,6 +22,19 @@
 // errors of a few float32 ulps of the output's magnitude.
 
 const HALF: f32 = 0.5;
+
+/**
+ * acc + a*b on four lanes. Built twice (build-conv-kernels.ts): with relaxed-simd enabled this is
+ * f32x4.relaxed_madd, which V8 lowers to one fused multiply-add instruction on x86-64 with FMA (one
+ * rounding instead of two, and one instruction instead of two in the register tile's inner loop);
+ * without it, the portable mul then add. Used only in the accumulation loops, where the result may
+ * differ from mul+add by the rounding of the product, which callers' float64 tests bound.
+ */
+@inline
+function madd(acc: v128, a: v128, b: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
+  return f32x4.add(acc, f32x4.mul(a, b));
+}
 
 /** First free byte after the module's static data; the caller places its buffers above it. */
 export function heapBase(): usize {
@@ -105,17 +118,17 @@ export function conv2d(
                 const w0 = v128.load(pw);
                 const w1 = v128.load(pw, 16);
                 const s0 = v128.load32_splat(px);
-                a00 = f32x4.add(a00, f32x4.mul(s0, w0));
-                a01 = f32x4.add(a01, f32x4.mul(s0, w1));
+                a00 = madd(a00, s0, w0);
+                a01 = madd(a01, s0, w1);
                 const s1 = v128.load32_splat(px + pixel);
-                a10 = f32x4.add(a10, f32x4.mul(s1, w0));
-                a11 = f32x4.add(a11, f32x4.mul(s1, w1));
+                a10 = madd(a10, s1, w0);
+                a11 = madd(a11, s1, w1);
                 const s2 = v128.load32_splat(px + 2 * pixel);
-                a20 = f32x4.add(a20, f32x4.mul(s2, w0));
-                a21 = f32x4.add(a21, f32x4.mul(s2, w1));
+                a20 = madd(a20, s2, w0);
+                a21 = madd(a21, s2, w1);
                 const s3 = v128.load32_splat(px + 3 * pixel);
-                a30 = f32x4.add(a30, f32x4.mul(s3, w0));
-                a31 = f32x4.add(a31, f32x4.mul(s3, w1));
+                a30 = madd(a30, s3, w0);
+                a31 = madd(a31, s3, w1);
                 px += 4;
                 pw += wRow;
               }
@@ -138,8 +151,8 @@ export function conv2d(
               let pw = w + ((<usize>((kh * fw + kw) * ci) * co8 + c) << 2);
               for (let k = 0; k < ci; k++) {
                 const s = v128.load32_splat(px);
-                a0 = f32x4.add(a0, f32x4.mul(s, v128.load(pw)));
-                a1 = f32x4.add(a1, f32x4.mul(s, v128.load(pw, 16)));
+                a0 = madd(a0, s, v128.load(pw));
+                a1 = madd(a1, s, v128.load(pw, 16));
                 px += 4;
                 pw += wRow;
               }
@@ -196,17 +209,17 @@ function tile4x8(
     const d0 = v128.load(b);
     const d1 = v128.load(b, 16);
     const s0 = v128.load32_splat(a);
-    a00 = f32x4.add(a00, f32x4.mul(s0, d0));
-    a01 = f32x4.add(a01, f32x4.mul(s0, d1));
+    a00 = madd(a00, s0, d0);
+    a01 = madd(a01, s0, d1);
     const s1 = v128.load32_splat(a + aLane);
-    a10 = f32x4.add(a10, f32x4.mul(s1, d0));
-    a11 = f32x4.add(a11, f32x4.mul(s1, d1));
+    a10 = madd(a10, s1, d0);
+    a11 = madd(a11, s1, d1);
     const s2 = v128.load32_splat(a + 2 * aLane);
-    a20 = f32x4.add(a20, f32x4.mul(s2, d0));
-    a21 = f32x4.add(a21, f32x4.mul(s2, d1));
+    a20 = madd(a20, s2, d0);
+    a21 = madd(a21, s2, d1);
     const s3 = v128.load32_splat(a + 3 * aLane);
-    a30 = f32x4.add(a30, f32x4.mul(s3, d0));
-    a31 = f32x4.add(a31, f32x4.mul(s3, d1));
+    a30 = madd(a30, s3, d0);
+    a31 = madd(a31, s3, d1);
     a += aStep;
     b += bStep;
   }

@@ -5,6 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { captureState } from '../../checkpoint/checkpoint-state.js';
+import { wasmTrainingKernelsConfig } from '../../kernels/wasm-kernel-options.js';
 import type { Checkpointable } from '../../training/training-state.js';
 import { toHost, type FromReplica, type HostTensor, type ToReplica } from './replica-messages.js';
 
@@ -115,6 +116,7 @@ export class ReplicaGroup {
         rank,
         pluginModules: [...pluginModules],
         backend: tf.getBackend(),
+        wasmKernels: { ...wasmTrainingKernelsConfig() },
         microBatch,
         manifest: captured.manifest,
         tensors,

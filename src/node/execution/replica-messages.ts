@@ -2,6 +2,7 @@
 // host form tensors travel in. Plain structured-clone data: typed arrays, numbers, strings, JSON.
 import * as tf from '@tensorflow/tfjs-core';
 import type { CheckpointManifest } from '../../checkpoint/checkpoint-format.js';
+import type { WasmTrainingKernelsArgs } from '../../kernels/wasm-kernel-options.js';
 
 /** A tensor on the host: what postMessage can carry. */
 export interface HostTensor {
@@ -25,6 +26,8 @@ export type ToReplica =
       pluginModules: string[];
       /** The backend the run trains on; the worker selects the same one. */
       backend: string;
+      /** How the main thread's wasm kernels run (registerWasmTrainingKernels options): the worker runs the same. */
+      wasmKernels: WasmTrainingKernelsArgs;
       /** The run's microBatch: a share larger than this is computed in micro-batches (0: whole). */
       microBatch: number;
       manifest: Omit<CheckpointManifest, 'tensors'>;

@@ -51,7 +51,7 @@ async function init(msg: Extract<ToReplica, { type: 'init' }>): Promise<void> {
   microBatch = msg.microBatch;
   const known: BackendPreference[] = ['wasm', 'cpu', 'tensorflow'];
   const prefer = (known as string[]).includes(msg.backend) ? (msg.backend as BackendPreference) : 'auto';
-  await selectBackend({ prefer, needsTraining: true, log: () => undefined });
+  await selectBackend({ prefer, needsTraining: true, wasmKernels: msg.wasmKernels, log: () => undefined });
   if (tf.getBackend() !== msg.backend) {
     throw new Error(`worker ${rank} runs backend '${tf.getBackend()}', the run '${msg.backend}'`);
   }

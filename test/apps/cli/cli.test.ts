@@ -208,3 +208,18 @@ test.serial('pretrain --workers 2 (the executable, data parallel) runs the plann
   t.not(missing.code, 0);
   t.regex(missing.err, /workers: 2 trains in worker threads, which import the plugins by module; this host gave none \(runCli's io\.pluginModules/);
 });
+
+test.serial('a budgeted pretrain (no --epochs) records the costs it planned with and ends where its re-planning put the end', async (t) => {
+  const budgeted = join(root, 'budget.json');
+  const { epochs: _omit, ...noEpochs } = TINY_RUN;
+  await writeFile(budgeted, JSON.stringify({ ...noEpochs, minutes: 0.15 }));
+  const out = join(root, 'budget-run');
+  const r = await cli(['pretrain', '--config', budgeted, '--data', `idx:${dataDir}`, '--out', out]);
+  t.is(r.code, 0, r.err);
+  const record = JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as { plan: Record<string, number | undefined> };
+  for (const field of ['stepSeconds', 'monitorSeconds', 'finalSeconds', 'budgetSeconds']) t.true((record.plan[field] ?? -1) > 0, `${field} ${record.plan[field]}`);
+  const ended = (await readEvents(out)).find((e) => e.type === 'run-ended') as Extract<MocoEvent, { type: 'run-ended' }>;
+  // Re-planning may only bring the end forward; config.json names the revised end, which the run kept.
+  t.is(ended.steps, record.plan.endAfterStep ?? record.plan.totalSteps!);
+  t.true(ended.steps! <= record.plan.totalSteps!);
+});

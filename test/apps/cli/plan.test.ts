@@ -1,5 +1,5 @@
 import test from 'ava';
-import { planRun, planningRate } from '../../../apps/cli/plan.js';
+import { BudgetReplanner, monitorEvalsAfter, planRun, planningRate } from '../../../apps/cli/plan.js';
 
 const base = { elapsedSeconds: 20, datasetSize: 60000, batchSize: 256, plannedEpochs: 10, knnEvery: 1, monitorImages: 1500, finalImages: 7000 };
 const speed = (train: number, infer = 500) => ({ trainImagesPerSecond: train, inferImagesPerSecond: infer, seconds: 10 });
@@ -44,4 +44,71 @@ test('planningRate: the median of the later half of the timed steps, never the f
   t.is(planningRate([100, 300, 200]), 300); // steps 2-3: median of [200, 300] takes the upper one
   t.is(planningRate([120]), 120);
   t.throws(() => planningRate([]), { message: /no steps/ });
+});
+
+/**
+ * A budgeted job on a fake clock: the plan from planRun at the measured speed, then steps whose time follows
+ * `stepSecondsAt(clock)`, a monitor evaluation at every epoch's end and after the last step, the final
+ * evaluation; evaluations slow down by the same factor as steps. Returns the job's end time and steps run.
+ */
+function simulate(opts: { ips: number; budget: number; slowdown: (clock: number) => number; replan: boolean; jitter?: (step: number) => number }) {
+  const plan = planRun({ ...base, budgetSeconds: opts.budget, speed: speed(opts.ips) });
+  const stepsPerEpoch = plan.stepsPerEpoch ?? Math.ceil(base.datasetSize / base.batchSize);
+  let clock = base.elapsedSeconds;
+  const replanner = new BudgetReplanner({
+    budgetSeconds: opts.budget,
+    now: () => clock,
+    plannedTotalSteps: plan.totalSteps,
+    plannedStepSeconds: plan.stepSeconds,
+    monitorSeconds: plan.monitorSeconds,
+    finalSeconds: plan.finalSeconds,
+    evalsAfter: (step, end) => monitorEvalsAfter(step, end, stepsPerEpoch, base.knnEvery),
+  });
+  let end = plan.totalSteps;
+  clock += plan.stepSeconds; // the run's own warm-up step, which planRun reserves
+  let step = 0;
+  while (step < end) {
+    const seconds = plan.stepSeconds * opts.slowdown(clock) * (opts.jitter?.(step) ?? 1);
+    clock += seconds;
+    step++;
+    if (opts.replan) end = replanner.onStep(step, seconds) ?? end;
+    if (step % stepsPerEpoch === 0 || step === end) clock += plan.monitorSeconds * opts.slowdown(clock);
+  }
+  clock += plan.finalSeconds * opts.slowdown(clock);
+  return { seconds: clock, steps: step, plan };
+}
+
+test('re-planning: a 10-minute job whose machine slows after the first measurement ends within 5 % of its budget', (t) => {
+  for (const ips of [25, 60, 150]) {
+    for (const factor of [1.3, 1.6, 2.2]) {
+      // The machine slows 2 minutes in (another job starts), after the plan was made.
+      const slowdown = (clock: number) => (clock < 120 ? 1 : factor);
+      const fixed = simulate({ ips, budget: 600, slowdown, replan: false });
+      const replanned = simulate({ ips, budget: 600, slowdown, replan: true });
+      t.true(fixed.seconds > 600 * 1.1, `${ips} img/s ×${factor}: without re-planning the job overruns (${fixed.seconds.toFixed(0)} s), so the check below can fail`);
+      t.true(Math.abs(replanned.seconds - 600) <= 30, `${ips} img/s ×${factor}: re-planned job took ${replanned.seconds.toFixed(0)} s (${replanned.steps} of ${replanned.plan.totalSteps} steps)`);
+      t.true(replanned.steps < replanned.plan.totalSteps);
+    }
+  }
+});
+
+test('re-planning: a machine that speeds up or holds its speed keeps the planned steps (never more), noisy steps cut little', (t) => {
+  for (const ips of [25, 60, 150]) {
+    const steady = simulate({ ips, budget: 600, slowdown: () => 1, replan: true });
+    t.is(steady.steps, steady.plan.totalSteps, `${ips} img/s steady`);
+    const faster = simulate({ ips, budget: 600, slowdown: (c) => (c < 120 ? 1 : 0.7), replan: true });
+    t.is(faster.steps, faster.plan.totalSteps, `${ips} img/s faster`);
+    // Every 7th step takes 3× as long (a hiccup): the median of recent steps ignores it, so the end moves
+    // by about the hiccups' real cost and the job still ends inside its budget.
+    const hiccups = simulate({ ips, budget: 600, slowdown: () => 1, replan: true, jitter: (s) => (s % 7 === 3 ? 3 : 1) });
+    t.true(hiccups.seconds <= 600 * 1.05 && hiccups.seconds >= 600 * 0.9, `${ips} img/s hiccups: ${hiccups.seconds.toFixed(0)} s`);
+  }
+});
+
+test('monitorEvalsAfter: every knnEvery epochs and once after the last step, also when the run ends mid-epoch', (t) => {
+  t.is(monitorEvalsAfter(0, 100, 10, 1), 10);
+  t.is(monitorEvalsAfter(35, 100, 10, 1), 7); // epochs 4..10
+  t.is(monitorEvalsAfter(35, 52, 10, 1), 3); // epochs 4, 5 and the cut sixth
+  t.is(monitorEvalsAfter(0, 100, 10, 3), 4); // epochs 3, 6, 9 and the last
+  t.is(monitorEvalsAfter(0, 100, 10, 0), 0);
 });

@@ -3,18 +3,26 @@
 // binary in the repository is the one its source produces (rebuild: `npm run build:simd`).
 import test from 'ava';
 import { compileConvKernels, embeddedModuleText } from '../../../src/kernels/simd/build-conv-kernels.js';
-import { CONV_KERNELS_WASM_BASE64 } from '../../../src/kernels/simd/conv-kernels-wasm.js';
+import { CONV_KERNELS_RELAXED_WASM_BASE64, CONV_KERNELS_WASM_BASE64 } from '../../../src/kernels/simd/conv-kernels-wasm.js';
+import { relaxedSimdAvailable } from '../../../src/kernels/simd-conv.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-test('the embedded SIMD kernels are what conv-kernels.as.ts compiles to', async (t) => {
-  const binary = await compileConvKernels();
+test('both embedded builds of the SIMD kernels are what conv-kernels.as.ts compiles to', async (t) => {
+  const [binary, relaxed] = await Promise.all([compileConvKernels('mul-add'), compileConvKernels('relaxed')]);
   t.is(Buffer.from(binary).toString('base64'), CONV_KERNELS_WASM_BASE64, 'run `npm run build:simd` after editing the source');
+  t.is(Buffer.from(relaxed).toString('base64'), CONV_KERNELS_RELAXED_WASM_BASE64, 'run `npm run build:simd` after editing the source');
   const file = fileURLToPath(new URL('../../../src/kernels/simd/conv-kernels-wasm.ts', import.meta.url));
-  t.is(readFileSync(file, 'utf8'), embeddedModuleText(binary));
-  // A wasm binary (magic number and version 1), small enough to embed.
-  t.deepEqual(Array.from(binary.subarray(0, 8)), [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
-  t.true(binary.length < 16384, `${binary.length} bytes`);
+  t.is(readFileSync(file, 'utf8'), embeddedModuleText(binary, relaxed));
+  for (const b of [binary, relaxed]) {
+    // A wasm binary (magic number and version 1), small enough to embed.
+    t.deepEqual(Array.from(b.subarray(0, 8)), [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
+    t.true(b.length < 16384, `${b.length} bytes`);
+  }
+  // The relaxed build really differs: relaxed_madd (0xfd 0x85 0x02) appears in it and not in the other.
+  const hasMadd = (b: Uint8Array) => Buffer.from(b).includes(Buffer.from([0xfd, 0x85, 0x02]));
+  t.true(hasMadd(relaxed));
+  t.false(hasMadd(binary));
 });
 
 // The WebAssembly API as used here (lib "ES2022" and @types/node 20.9 do not declare it).
@@ -39,8 +47,9 @@ function sectionIds(bytes: Uint8Array): number[] {
   return ids;
 }
 
-test('the kernels import their memory and carry no data segment, so instantiating them on the wasm backend\'s memory writes nothing', (t) => {
-  const bytes = new Uint8Array(Buffer.from(CONV_KERNELS_WASM_BASE64, 'base64'));
+for (const [name, base64] of [['mul-add', CONV_KERNELS_WASM_BASE64], ['relaxed', CONV_KERNELS_RELAXED_WASM_BASE64]] as const) test(`the ${name} kernels import their memory and carry no data segment, so instantiating them on the wasm backend\'s memory writes nothing`, (t) => {
+  const bytes = new Uint8Array(Buffer.from(base64, 'base64'));
+  if (name === 'relaxed') t.true(relaxedSimdAvailable(), 'this Node compiles relaxed SIMD once the library has turned on its V8 flag');
   const module = new WebAssembly.Module(bytes);
   t.deepEqual(WebAssembly.Module.imports(module), [{ module: 'env', name: 'memory', kind: 'memory' }]);
   const ids = sectionIds(bytes);
