@@ -1,5 +1,5 @@
 import test from 'ava';
-import { planRun, planningRate } from '../../../apps/cli/plan.js';
+import { finalEvaluationSeconds, planRun, planningRate } from '../../../apps/cli/plan.js';
 
 const base = { elapsedSeconds: 20, datasetSize: 60000, batchSize: 256, plannedEpochs: 10, knnEvery: 1, monitorImages: 1500, finalImages: 7000 };
 const speed = (train: number, infer = 500) => ({ trainImagesPerSecond: train, inferImagesPerSecond: infer, seconds: 10 });
@@ -44,4 +44,19 @@ test('planningRate: the median of the later half of the timed steps, never the f
   t.is(planningRate([100, 300, 200]), 300); // steps 2-3: median of [200, 300] takes the upper one
   t.is(planningRate([120]), 120);
   t.throws(() => planningRate([]), { message: /no steps/ });
+});
+
+test('finalEvaluationSeconds: cached baselines cost less, and planRun trains the time they free', (t) => {
+  const common = { trainCount: 60000, testCount: 10000, inferImagesPerSecond: 1300, featureDim: 64, pixelDim: 784, probeEpochs: 10, numClasses: 10 };
+  const cold = finalEvaluationSeconds({ ...common, encoders: 2, pixels: true });
+  const warm = finalEvaluationSeconds({ ...common, encoders: 1, pixels: false });
+  // The measured costs on the test machine: ~300 s with both baselines computed, ~70 s with both cached.
+  t.true(cold > 200 && cold < 400, `cold ${cold}`);
+  t.true(warm > 50 && warm < 120, `warm ${warm}`);
+  const plan = (finalSeconds: number) => planRun({ ...base, finalImages: 70000, budgetSeconds: 600, speed: speed(300, 1300), finalSeconds });
+  const a = plan(cold);
+  const b = plan(warm);
+  t.true(a.plannedTotalSeconds <= 600 && b.plannedTotalSeconds <= 600);
+  // 300 img/s, batch 256: the freed seconds become steps.
+  t.true(b.totalSteps - a.totalSteps >= Math.floor(((cold - warm) * 300) / 256) - 12, `${a.totalSteps} → ${b.totalSteps}`);
 });
