@@ -97,7 +97,7 @@ function stratifiedCount(set: ImageSet, perClass: number): number {
  * and a probe per feature set, and the raw-pixel kNN (plain and mean-centred) and probe unless cached
  * (apps/cli/baseline-cache.ts). The kNN and probe terms are matrix products at a rate measured on the 2-core
  * test machine on the full Fashion-MNIST split (wasm, one thread, the other core busy): 60k × 10k pairs cost
- * 6-13 s of kNN at 64-d and 57-59 s at 784-d; a 10-epoch probe 1-4 s at 64-d and 10 s at 784-d. The constants
+ * 6-13 s of kNN at 64-d and 57-59 s at 784-d; a 30-epoch probe ~7 s at 64-d and ~70 s at 784-d. The constants
  * below reproduce the slow end of those, plus 10 s for the report.
  */
 export function finalEvaluationSeconds(p: {
@@ -115,7 +115,7 @@ export function finalEvaluationSeconds(p: {
   numClasses: number;
 }): number {
   const knn = (d: number) => (2 * p.trainCount * p.testCount * (d + 100)) / 1.6e10;
-  const probe = (d: number) => (p.probeEpochs * p.trainCount * (d + 50) * p.numClasses * 6) / 2e9;
+  const probe = (d: number) => (p.probeEpochs * p.trainCount * (d + 50) * p.numClasses * 6) / 1.3e9;
   const extract = (p.encoders * (p.trainCount + p.testCount)) / p.inferImagesPerSecond;
   const encoders = p.encoders * (knn(p.featureDim) + probe(p.featureDim));
   const pixels = p.pixels ? 2 * knn(p.pixelDim) + probe(p.pixelDim) : 0;
