@@ -3,7 +3,8 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadModel } from '../../src/checkpoint/model-files.js';
 import { stratifiedSubset, type ImageSet } from '../../src/data/index.js';
-import { evaluateEncoder } from '../../src/eval/baselines.js';
+import { baselineCacheDir, evaluateWithCachedBaselines } from './baseline-cache.js';
+import { summaryLine } from './report.js';
 import { useBackend } from './backend.js';
 import { CliError } from './cli-error.js';
 import { describeSet, loadData } from './data-spec.js';
@@ -18,6 +19,8 @@ export interface EvalFlags {
   probe: boolean;
   k: number;
   seed: number;
+  /** false (--no-baseline-cache): compute both baselines, read and write no cache. */
+  baselineCache?: boolean;
   backend: 'auto' | 'cpu' | 'wasm' | 'tensorflow';
 }
 
@@ -41,9 +44,19 @@ export async function evalCommand(flags: EvalFlags, io: CliIo): Promise<number> 
     const train = subset(data.train, flags.trainPerClass);
     const test = subset(data.test, flags.testPerClass);
     io.err(`evaluating on ${describeSet(train)} (memory / probe training) and ${describeSet(test)} (queries)`);
-    const result = await evaluateEncoder({ encoder, train, test, probe: flags.probe, knn: { k: flags.k }, log: flags.json ? undefined : (m) => io.err(m) });
+    const { result } = await evaluateWithCachedBaselines({
+      encoder,
+      train,
+      test,
+      probe: flags.probe,
+      knn: { k: flags.k },
+      cacheDir: flags.baselineCache === false ? null : baselineCacheDir(),
+      log: flags.json ? undefined : (m) => io.err(m),
+    });
+    const full = train === data.train && test === data.test;
+    const summary = summaryLine(result, `${data.heldOut ? 'held-out split' : full ? 'full split' : 'subset'}, ${result.trainCount} / ${result.testCount}`);
     if (flags.json) {
-      io.out(JSON.stringify({ encoder: dir, data: flags.data, ...result }, null, 2));
+      io.out(JSON.stringify({ encoder: dir, data: flags.data, split: full ? 'full' : 'subset', summary, ...result }, null, 2));
     } else {
       const f = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : `${(100 * v).toFixed(2)} %`);
       io.out(`features                   kNN        linear probe`);
@@ -51,6 +64,7 @@ export async function evalCommand(flags: EvalFlags, io: CliIo): Promise<number> 
       io.out(`same encoder, random init  ${f(result.knn.randomInit).padEnd(10)} ${f(result.linear?.randomInit)}`);
       io.out(`raw pixels                 ${f(result.knn.rawPixels).padEnd(10)} ${f(result.linear?.rawPixels)}`);
       io.out(`raw pixels, centred        ${f(result.knn.rawPixelsCentered).padEnd(10)}`);
+      io.out(summary);
     }
     return 0;
   } finally {

@@ -96,6 +96,37 @@ function stratifiedCount(set: ImageSet, perClass: number): number {
 }
 
 /**
+ * Predicted seconds of the final evaluation: feature extraction of `encoders` models (the trained one, plus
+ * the random-init copy unless its baseline is cached) over train + test at the measured inference speed, a kNN
+ * and a probe per feature set, and the raw-pixel kNN (plain and mean-centred) and probe unless cached
+ * (apps/cli/baseline-cache.ts). The kNN and probe terms are matrix products at a rate measured on the 2-core
+ * test machine on the full Fashion-MNIST split (wasm, one thread, the other core busy): 60k × 10k pairs cost
+ * 6-13 s of kNN at 64-d and 57-59 s at 784-d; a 30-epoch probe ~7 s at 64-d and ~70 s at 784-d. The constants
+ * below reproduce the slow end of those, plus 10 s for the report.
+ */
+export function finalEvaluationSeconds(p: {
+  trainCount: number;
+  testCount: number;
+  inferImagesPerSecond: number;
+  /** Encoders whose features are extracted: 1 (trained) or 2 (trained and random init). */
+  encoders: number;
+  featureDim: number;
+  pixelDim: number;
+  /** Raw-pixel baselines computed (not cached). */
+  pixels: boolean;
+  /** Probe epochs; 0 = no probe. */
+  probeEpochs: number;
+  numClasses: number;
+}): number {
+  const knn = (d: number) => (2 * p.trainCount * p.testCount * (d + 100)) / 1.6e10;
+  const probe = (d: number) => (p.probeEpochs * p.trainCount * (d + 50) * p.numClasses * 6) / 1.3e9;
+  const extract = (p.encoders * (p.trainCount + p.testCount)) / p.inferImagesPerSecond;
+  const encoders = p.encoders * (knn(p.featureDim) + probe(p.featureDim));
+  const pixels = p.pixels ? 2 * knn(p.pixelDim) + probe(p.pixelDim) : 0;
+  return extract + encoders + pixels + 10;
+}
+
+/**
  * Epochs and steps for a budget. Costs: a step takes batch / trainIps (plus one more step for the run's own
  * warm-up); a monitor evaluation monitorImages / inferIps; the final evaluation 2 × finalImages / inferIps
  * (encoder and random init) plus an allowance for the probes and the report. Full passes when they use the
@@ -113,11 +144,13 @@ export function planRun(p: {
   knnEvery: number;
   monitorImages: number;
   finalImages: number;
+  /** Predicted seconds of the final evaluation (finalEvaluationSeconds); default 2 × finalImages / inference speed + 10. */
+  finalSeconds?: number;
 }): Plan {
   const stepSeconds = p.batchSize / p.speed.trainImagesPerSecond;
   const inferIps = Number.isFinite(p.speed.inferImagesPerSecond) && p.speed.inferImagesPerSecond > 0 ? p.speed.inferImagesPerSecond : p.speed.trainImagesPerSecond * 4;
   const monitorSeconds = p.monitorImages / inferIps + 0.5;
-  const finalSeconds = p.finalImages > 0 ? (2 * p.finalImages) / inferIps + 10 : 1;
+  const finalSeconds = p.finalImages <= 0 ? 1 : (p.finalSeconds ?? (2 * p.finalImages) / inferIps + 10);
   // The monitor runs every knnEvery epochs and after the last.
   const evals = (epochs: number) => (p.knnEvery > 0 && p.monitorImages > 0 ? Math.ceil(epochs / p.knnEvery) : 0);
   const available = p.budgetSeconds - p.elapsedSeconds - finalSeconds - stepSeconds;

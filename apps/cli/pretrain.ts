@@ -10,7 +10,9 @@ import { CheckpointError } from '../../src/checkpoint/checkpoint-format.js';
 import { saveModel } from '../../src/checkpoint/model-files.js';
 import { resumeMoco } from '../../src/resume-moco.js';
 import { stratifiedSubset, type ImageSet } from '../../src/data/index.js';
-import { evaluateEncoder, type EncoderEvaluation } from '../../src/eval/baselines.js';
+import type { EncoderEvaluation } from '../../src/eval/baselines.js';
+import { LINEAR_PROBE_DEFAULTS } from '../../src/eval/linear-probe.js';
+import { baselineCacheDir, baselineKeys, cacheState, evaluateWithCachedBaselines } from './baseline-cache.js';
 import type { MocoEvent } from '../../src/events/moco-event.js';
 import { createMoco, type Moco } from '../../src/moco.js';
 import { StrategyRegistry } from '../../src/registry/strategy-registry.js';
@@ -24,11 +26,11 @@ import { CliError, oneLine } from './cli-error.js';
 import { prepareOutDir, runState } from './out-dir.js';
 import { describeSet, loadData, parseDataSpec, type LoadedData } from './data-spec.js';
 import { buildEncoder, type ModelName } from './encoder-spec.js';
-import { BudgetReplanner, evalImages, measureSpeed, monitorEvalsAfter, planRun, type Speed } from './plan.js';
+import { BudgetReplanner, evalImages, finalEvaluationSeconds, measureSpeed, monitorEvalsAfter, planRun, type Speed } from './plan.js';
 import { ProgressView, type CliIo } from './progress.js';
-import { renderSvg, reportMarkdown, reportSpec } from './report.js';
+import { renderSvg, reportMarkdown, reportSpec, splitLabel, summaryLine } from './report.js';
 import { checkMocoFlags, mocoSettings, resolveMoco, type MocoFlags } from './moco-settings.js';
-import { QUICK_OVERRIDES, deepMerge, readConfigFile, resolveRunConfig, type RunConfig } from './run-config.js';
+import { QUICK_OVERRIDES, deepMerge, defaultWorkers, readConfigFile, resolveRunConfig, type RunConfig } from './run-config.js';
 
 export interface PretrainFlags extends MocoFlags {
   config?: string;
@@ -108,6 +110,43 @@ function parallelOptions(run: RunConfig, io: CliIo): Pick<FitOptions, 'workers' 
   return { workers: run.workers, workerPlugins: [...io.pluginModules], workerExecutor: workerThreadExecutor };
 }
 
+/** The final evaluation's memory / probe training set and queries: every image unless per-class subsets are set. */
+function finalEvaluationSets(run: RunConfig, data: LoadedData): { train: ImageSet; test: ImageSet } {
+  const subsetOf = (set: ImageSet, perClass: number) => (perClass === 0 ? set : stratifiedSubset(set, perClass, run.seed));
+  return { train: subsetOf(data.train, run.evaluation.trainPerClass), test: subsetOf(data.test!, run.evaluation.testPerClass) };
+}
+
+/**
+ * Predicted seconds of the final evaluation, inside the budget: what the baseline cache already holds for this
+ * protocol is not recomputed (see baseline-cache.ts), so a first run on a machine trains less than later ones.
+ */
+async function planFinalEvaluation(run: RunConfig, data: LoadedData, backbone: tfl.LayersModel, speed: Speed, io: CliIo): Promise<number | undefined> {
+  if (!data.test || !data.train.labels) return undefined;
+  const sets = finalEvaluationSets(run, data);
+  const knn = { k: run.evaluation.k, temperature: run.evaluation.temperature };
+  const cached = run.evaluation.cacheBaselines
+    ? await cacheState(await baselineKeys(backbone, { ...sets, knn, probe: run.evaluation.probe }), baselineCacheDir())
+    : { pixels: false, randomInit: false };
+  const featureDim = (backbone.outputs[0].shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
+  const seconds = finalEvaluationSeconds({
+    trainCount: sets.train.count,
+    testCount: sets.test.count,
+    inferImagesPerSecond: speed.inferImagesPerSecond,
+    encoders: cached.randomInit ? 1 : 2,
+    featureDim,
+    pixelDim: data.train.height * data.train.width * data.train.channels,
+    pixels: !cached.pixels,
+    probeEpochs: run.evaluation.probe ? LINEAR_PROBE_DEFAULTS.epochs : 0,
+    numClasses: new Set(data.train.labels).size,
+  });
+  const what = (ok: boolean, name: string) => `${name} ${ok ? 'cached' : 'computed this time'}`;
+  io.err(
+    `final evaluation on ${sets.train.count} / ${sets.test.count} images ≈ ${Math.round(seconds)} s, planned in the budget ` +
+      `(baselines: ${what(cached.pixels, 'raw pixels')}, ${what(cached.randomInit, 'random init')})`,
+  );
+  return seconds;
+}
+
 export async function pretrainCommand(flags: PretrainFlags, io: CliIo): Promise<number> {
   const started = performance.now();
   const { moco: fileMoco, ...file } = flags.config ? await readConfigFile(flags.config) : {};
@@ -124,6 +163,8 @@ export async function pretrainCommand(flags: PretrainFlags, io: CliIo): Promise<
     moco: mocoSettings(fileMoco, flags, Boolean(flags.quick)),
   };
   const run = resolveRunConfig(deepMerge(flags.quick ? (QUICK_OVERRIDES as Record<string, unknown>) : undefined, file, fromFlags), flags.config ? `--config ${flags.config}` : 'options');
+  // Every core by default (workers 0); the record keeps the number used, so `resume` continues alike.
+  run.workers = defaultWorkers(run.workers, Boolean(io.pluginModules?.length));
   parseDataSpec(run.data);
   const registry = new StrategyRegistry(io.plugins);
   checkMocoFlags(run.moco, run.seed, flags, registry);
@@ -157,6 +198,7 @@ export async function pretrainCommand(flags: PretrainFlags, io: CliIo): Promise<
       io.err(`measuring speed (${steps} steps of batch ${run.batchSize}${run.workers > 1 ? ` on ${run.workers} workers` : ''})...`);
       speed = await measureSpeed({ makeBackbone: () => buildEncoder(run.model, shape), plugins: io.plugins, mocoConfig, train: data.train, batchSize: run.batchSize, parallel: parallelOptions(run, io), steps });
       const monitorImages = run.knnEvery > 0 ? evalImages(data.train, data.test, run.monitor.trainPerClass, run.monitor.testPerClass) : 0;
+      const finalSeconds = await planFinalEvaluation(run, data, backbone, speed, io);
       const p = planRun({
         budgetSeconds: run.minutes * 60,
         elapsedSeconds: (performance.now() - started) / 1000,
@@ -167,6 +209,7 @@ export async function pretrainCommand(flags: PretrainFlags, io: CliIo): Promise<
         knnEvery: run.knnEvery,
         monitorImages,
         finalImages: evalImages(data.train, data.test, run.evaluation.trainPerClass, run.evaluation.testPerClass),
+        finalSeconds,
       });
       const stepsPerEpoch = run.stepsPerEpoch ?? p.stepsPerEpoch;
       plan = {
@@ -227,6 +270,7 @@ export async function resumeCommand(flags: ResumeFlags, io: CliIo): Promise<numb
   }
   if (record?.tool !== 'tfjs-moco' || !record.run || !record.plan) throw new CliError(`--out ${out}: ${CONFIG_FILE} is not a tfjs-moco run record`);
   const run = resolveRunConfig(record.run as unknown as Record<string, unknown>, join(out, CONFIG_FILE));
+  run.workers = defaultWorkers(run.workers, Boolean(io.pluginModules?.length));
   const manifest = await readCheckpointManifest(join(out, CHECKPOINT_DIR)).catch((err: unknown) => {
     if (!(err instanceof CheckpointError)) throw err;
     const absent = err.problem.startsWith('no checkpoint here');
@@ -380,24 +424,30 @@ async function trainAndReport(job: Job): Promise<number> {
     const step = moco.position.step;
     let final: EncoderEvaluation | undefined;
     let finalNote: string | undefined;
+    let summary: string | undefined;
     if (reason === 'stopped') {
       finalNote = `Stopped at step ${step} of ${plan.totalSteps}; continue with \`tfjs-moco resume --out ${out}\`.`;
     } else if (!labelled) {
       finalNote = 'The data has no labels: no kNN or linear-probe evaluation.';
     } else {
       io.err('final evaluation (kNN and linear probe, with baselines)...');
-      final = await evaluateEncoder({
+      const t0 = performance.now();
+      ({ result: final } = await evaluateWithCachedBaselines({
         encoder,
-        train: subsetOf(data.train, run.evaluation.trainPerClass),
-        test: subsetOf(data.test!, run.evaluation.testPerClass),
+        ...finalEvaluationSets(run, data),
         knn: { k: run.evaluation.k, temperature: run.evaluation.temperature },
         probe: run.evaluation.probe,
-      });
+        cacheDir: run.evaluation.cacheBaselines ? baselineCacheDir() : null,
+        log: (m) => io.err(m),
+      }));
+      io.err(`final evaluation: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
       const baselines = (b: { randomInit: number | null; rawPixels: number | null }) => ({ randomInit: b.randomInit ?? NaN, rawPixels: b.rawPixels ?? NaN });
       const epoch = moco.position.epoch - 1;
       writeEvent({ type: 'evaluation', epoch, step, metric: 'final-knn', accuracy: final.knn.encoder, baselines: { ...baselines(final.knn), rawPixelsCentered: final.knn.rawPixelsCentered ?? NaN } });
       if (final.linear) writeEvent({ type: 'evaluation', epoch, step, metric: 'final-linear', accuracy: final.linear.encoder, baselines: baselines(final.linear) });
-      await writeFile(join(out, RESULTS_FILE), JSON.stringify({ step, ...final }, null, 2) + '\n');
+      const full = run.evaluation.trainPerClass === 0 && run.evaluation.testPerClass === 0;
+      summary = summaryLine(final, splitLabel(final, full));
+      await writeFile(join(out, RESULTS_FILE), JSON.stringify({ step, split: full ? 'full' : 'subset', summary, ...final }, null, 2) + '\n');
     }
     await new Promise<void>((res, rej) => events.end((err?: Error | null) => (err ? rej(err) : res())));
     const allEvents = await readEvents(join(out, EVENTS_FILE));
@@ -411,7 +461,7 @@ async function trainAndReport(job: Job): Promise<number> {
       ['wall time (this invocation)', `${seconds.toFixed(0)} s${plan.plannedTotalSeconds ? ` (planned ${plan.plannedTotalSeconds.toFixed(0)} s)` : ''}`],
     ];
     if (record.speed) facts.push(['measured speed', `${record.speed.trainImagesPerSecond.toFixed(1)} training images/s`]);
-    await writeFile(join(out, 'report.md'), reportMarkdown({ title: `tfjs-moco pretraining: ${run.data}`, facts, events: allEvents, final, finalNote }));
+    await writeFile(join(out, 'report.md'), reportMarkdown({ title: `tfjs-moco pretraining: ${run.data}`, facts, events: allEvents, final, summary, finalNote }));
     // The plot needs the optional packages vega and vega-lite: without them the run still ends well, minus the SVG.
     await renderSvg(reportSpec(allEvents)).then(
       (svg) => writeFile(join(out, 'report.svg'), svg),
@@ -421,6 +471,7 @@ async function trainAndReport(job: Job): Promise<number> {
       const f = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : `${(100 * v).toFixed(2)} %`);
       io.out(`kNN: ${f(final.knn.encoder)} (random init ${f(final.knn.randomInit)}, raw pixels ${f(final.knn.rawPixels)}, centred pixels ${f(final.knn.rawPixelsCentered)})`);
       if (final.linear) io.out(`linear probe: ${f(final.linear.encoder)} (random init ${f(final.linear.randomInit)}, raw pixels ${f(final.linear.rawPixels)})`);
+      if (summary) io.out(summary);
     }
     if (reason === 'stopped') io.out(`stopped at step ${step} of ${plan.totalSteps}; continue with: tfjs-moco resume --out ${out}`);
     io.out(`wrote ${out} (model.json, weights.bin, config.json, events.jsonl, checkpoint/, report.md, report.svg) in ${seconds.toFixed(0)} s`);

@@ -96,7 +96,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--out <dir>', 'output folder (default runs/<timestamp>)')
     .option('--epochs <n>', 'epochs (default: planned from the measured speed to fit --minutes)', integer(1))
     .option('--batch-size <n>', 'images per step (default 64)', integer(2))
-    .option('--workers <n>', 'threads to train on, data parallel (default 1; 2 uses both cores of a 2-core machine)', integer(1))
+    .option('--workers <n>', 'threads to train on, data parallel (default: every core, at most 4; 1 = one thread)', integer(1))
     .addOption(backendOption())
     .option('--seed <n>', 'seed of data order, augmentation and initialisation (default 0)', integer(0))
     .option('--knn-every <n>', 'kNN monitor every n epochs, 0 = off (default 1)', integer(0))
@@ -128,6 +128,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--no-probe', 'skip the linear probe')
     .option('--k <n>', 'kNN neighbours', integer(1), 200)
     .option('--seed <n>', 'seed of the subsets', integer(0), 0)
+    .option('--no-baseline-cache', 'compute the baselines (raw pixels, random init) even when cached for this protocol')
     .addOption(backendOption().default('auto'))
     .option('--verbose', 'stack traces on errors')
     .action(async (opts: EvalFlags) => {

@@ -131,6 +131,12 @@ test.serial('pretrain writes encoder, config, events, checkpoint and report; eva
   t.is(r.code, 0, r.err);
   t.regex(r.err, /^backend: cpu /m);
   t.regex(r.out, /^kNN: [\d.]+ % \(random init [\d.]+ %, raw pixels [\d.]+ %/m);
+  // The summary line: the encoder's numbers on the named split, and a verdict per baseline, in stdout,
+  // results.json and report.md alike.
+  const summary = /^encoder kNN [\d.]+ % \/ linear [\d.]+ % \(full split, 48 \/ 16\) — (beats|does not beat) raw pixels .*; (beats|does not beat) random init .*$/m.exec(r.out)?.[0];
+  t.truthy(summary, r.out);
+  t.is(JSON.parse(await readFile(join(out, 'results.json'), 'utf8')).summary, summary);
+  t.true((await readFile(join(out, 'report.md'), 'utf8')).includes(`**Summary**: ${summary}.`));
   const files = await readdir(out);
   for (const f of ['model.json', 'weights.bin', 'config.json', 'events.jsonl', 'checkpoint', 'report.md', 'report.svg', 'results.json']) t.true(files.includes(f), f);
 

@@ -1,8 +1,13 @@
 // Shared by the CLI tests: a small IDX data set on disk, a tiny run config, and in-process CLI runs.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, type CliIo } from '../../../apps/cli/program.js';
 import { builtinPlugins } from '../../../plugins/index.js';
+
+// The baseline cache of every CLI run in the tests (and of the executables they spawn, which inherit the
+// environment): a fresh folder, never the user's ~/.cache.
+process.env.TFJS_MOCO_CACHE = await mkdtemp(join(tmpdir(), 'tfjs-moco-cache-'));
 
 function idx(dims: number[], data: Uint8Array): Uint8Array {
   const header = new Uint8Array(4 + 4 * dims.length);

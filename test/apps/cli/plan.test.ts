@@ -1,5 +1,5 @@
 import test from 'ava';
-import { BudgetReplanner, monitorEvalsAfter, planRun, planningRate } from '../../../apps/cli/plan.js';
+import { BudgetReplanner, finalEvaluationSeconds, monitorEvalsAfter, planRun, planningRate } from '../../../apps/cli/plan.js';
 
 const base = { elapsedSeconds: 20, datasetSize: 60000, batchSize: 256, plannedEpochs: 10, knnEvery: 1, monitorImages: 1500, finalImages: 7000 };
 const speed = (train: number, infer = 500) => ({ trainImagesPerSecond: train, inferImagesPerSecond: infer, seconds: 10 });
@@ -111,4 +111,19 @@ test('monitorEvalsAfter: every knnEvery epochs and once after the last step, als
   t.is(monitorEvalsAfter(35, 52, 10, 1), 3); // epochs 4, 5 and the cut sixth
   t.is(monitorEvalsAfter(0, 100, 10, 3), 4); // epochs 3, 6, 9 and the last
   t.is(monitorEvalsAfter(0, 100, 10, 0), 0);
+});
+
+test('finalEvaluationSeconds: cached baselines cost less, and planRun trains the time they free', (t) => {
+  const common = { trainCount: 60000, testCount: 10000, inferImagesPerSecond: 1300, featureDim: 64, pixelDim: 784, probeEpochs: 10, numClasses: 10 };
+  const cold = finalEvaluationSeconds({ ...common, encoders: 2, pixels: true });
+  const warm = finalEvaluationSeconds({ ...common, encoders: 1, pixels: false });
+  // The measured costs on the test machine: ~300 s with both baselines computed, ~70 s with both cached.
+  t.true(cold > 200 && cold < 400, `cold ${cold}`);
+  t.true(warm > 50 && warm < 120, `warm ${warm}`);
+  const plan = (finalSeconds: number) => planRun({ ...base, finalImages: 70000, budgetSeconds: 600, speed: speed(300, 1300), finalSeconds });
+  const a = plan(cold);
+  const b = plan(warm);
+  t.true(a.plannedTotalSeconds <= 600 && b.plannedTotalSeconds <= 600);
+  // 300 img/s, batch 256: the freed seconds become steps.
+  t.true(b.totalSteps - a.totalSteps >= Math.floor(((cold - warm) * 300) / 256) - 12, `${a.totalSteps} → ${b.totalSteps}`);
 });
