@@ -202,8 +202,8 @@ export function planRun(p: {
  * as much as it slowed. This watches the run's own step times and, at every step, works out how many more
  * steps fit: the time left in the budget, minus what still has to follow training (the kNN monitor's
  * remaining evaluations and the final evaluation, both scaled by how much slower steps now run than planned,
- * as they run on the same cores), divided by the recent step time (the median of the last `window` steps, so
- * one slow step does not cut the run). It only brings the end forward or back up to the plan, never past it:
+ * as they run on the same cores), divided by the recent step time (the median of the steps of the last
+ * `windowSeconds`, so one slow step does not cut the run, nor noise move its end to and fro). It only brings the end forward or back up to the plan, never past it:
  * the plan's epochs are what the schedule and the monitor were set for.
  *
  * Pure bookkeeping over an injected clock: the CLI feeds it `step` events and applies a revision with
@@ -211,6 +211,7 @@ export function planRun(p: {
  */
 export class BudgetReplanner {
   private readonly recent: number[] = [];
+  private recentSeconds = 0;
   /** The step the run now ends after (optimizer steps from the start). */
   endStep: number;
 
@@ -226,7 +227,13 @@ export class BudgetReplanner {
       finalSeconds: number;
       /** Monitor evaluations after `step` steps are done, including the one after the last step. */
       evalsAfter: (step: number, endStep: number) => number;
-      /** Steps whose median is the current step time. Default 9. */
+      /**
+       * Seconds of recent steps whose median is the current step time, at least `window` steps: long enough that
+       * per-step noise (two workers waiting on each other, a garbage collection) does not move the end back and
+       * forth, short enough to follow a slowdown within a few percent of a 10-minute budget. Default 20.
+       */
+      windowSeconds?: number;
+      /** The fewest recent steps in that median. Default 9. */
       window?: number;
       /** Re-plan only after this many steps of the run (the first are slow while the wasm code tiers up). Default 3. */
       minSteps?: number;
@@ -241,9 +248,12 @@ export class BudgetReplanner {
    */
   onStep(stepsDone: number, seconds: number): number | undefined {
     const window = this.p.window ?? 9;
+    const windowSeconds = this.p.windowSeconds ?? 20;
     this.recent.push(seconds);
-    if (this.recent.length > window) this.recent.shift();
-    if (this.recent.length < Math.min(window, this.p.minSteps ?? 3) || stepsDone >= this.endStep) return undefined;
+    this.recentSeconds += seconds;
+    while (this.recent.length > window && this.recentSeconds - this.recent[0] >= windowSeconds) this.recentSeconds -= this.recent.shift()!;
+    // Not before the median has a full window behind it: the run's first seconds are its noisiest.
+    if (this.recentSeconds < windowSeconds || this.recent.length < Math.min(window, this.p.minSteps ?? 3) || stepsDone >= this.endStep) return undefined;
     const sorted = [...this.recent].sort((a, b) => a - b);
     const stepSeconds = sorted[Math.floor(sorted.length / 2)];
     const slowdown = Math.max(1, stepSeconds / this.p.plannedStepSeconds);

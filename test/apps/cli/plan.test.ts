@@ -127,3 +127,30 @@ test('finalEvaluationSeconds: cached baselines cost less, and planRun trains the
   // 300 img/s, batch 256: the freed seconds become steps.
   t.true(b.totalSteps - a.totalSteps >= Math.floor(((cold - warm) * 300) / 256) - 12, `${a.totalSteps} → ${b.totalSteps}`);
 });
+
+test('re-planning: noisy step times (two workers, 0.7–1.4× the plan) move the end by 2 % or more only rarely', (t) => {
+  const planned = 0.15;
+  const total = 3260;
+  const run = (windowSeconds: number) => {
+    let clock = 10;
+    let seed = 7;
+    const noise = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 0.7 + 0.7;
+    const replanner = new BudgetReplanner({ budgetSeconds: 600, now: () => clock, plannedTotalSteps: total, plannedStepSeconds: planned, monitorSeconds: 5, finalSeconds: 60, evalsAfter: () => 0, windowSeconds });
+    let said = total;
+    let moves = 0;
+    for (let step = 1; step <= replanner.endStep; step++) {
+      const seconds = planned * noise();
+      clock += seconds;
+      const end = replanner.onStep(step, seconds);
+      if (end !== undefined && Math.abs(end - said) >= 0.02 * total) {
+        moves++;
+        said = end;
+      }
+    }
+    return moves;
+  };
+  const nine = run(0); // the median of the last 9 steps only
+  const windowed = run(20);
+  t.true(nine >= 10, `a 9-step median moves the end ${nine} times`);
+  t.true(windowed <= 3, `a 20-second median moves it ${windowed} times`);
+});
