@@ -1,6 +1,5 @@
 // `tfjs-moco pretrain` and `tfjs-moco resume`: the whole job, from data to report.
 import { createWriteStream } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -30,7 +29,7 @@ import { BudgetReplanner, evalImages, finalEvaluationSeconds, measureSpeed, moni
 import { ProgressView, type CliIo } from './progress.js';
 import { renderSvg, reportMarkdown, reportSpec, splitLabel, summaryLine } from './report.js';
 import { checkMocoFlags, mocoSettings, resolveMoco, type MocoFlags } from './moco-settings.js';
-import { QUICK_OVERRIDES, deepMerge, defaultWorkers, readConfigFile, resolveRunConfig, type RunConfig } from './run-config.js';
+import { QUICK_OVERRIDES, checkWorkers, deepMerge, defaultWorkers, readConfigFile, resolveRunConfig, type RunConfig } from './run-config.js';
 
 export interface PretrainFlags extends MocoFlags {
   config?: string;
@@ -93,13 +92,6 @@ function timestamp(): string {
 
 /** Exit code of a run stopped because its loss or gradients were not finite (fit option nonFinite). */
 export const DIVERGED_EXIT_CODE = 3;
-
-/** Refuse more workers than cores: each is a whole backend and replica (about 70 MB to 1 GB), and a core each. */
-export function checkWorkers(workers: number, cores = availableParallelism()): void {
-  if (workers > cores) {
-    throw new CliError(`--workers ${workers}: this machine has ${cores} core${cores === 1 ? '' : 's'} available (os.availableParallelism()); use --workers ${cores} or fewer`);
-  }
-}
 
 /** fit's data-parallel options for `run.workers` (nothing for one thread). */
 function parallelOptions(run: RunConfig, io: CliIo): Pick<FitOptions, 'workers' | 'workerPlugins' | 'workerExecutor'> {

@@ -110,6 +110,13 @@ export function defaultWorkers(workers: number, canStartWorkers: boolean, cores 
   return canStartWorkers ? Math.max(1, Math.min(cores, MAX_DEFAULT_WORKERS)) : 1;
 }
 
+/** Refuse more workers than cores: each is a whole backend and replica (about 70 MB to 1 GB), and a core each. */
+export function checkWorkers(workers: number, cores = availableParallelism()): void {
+  if (workers > cores) {
+    throw new CliError(`--workers ${workers}: this machine has ${cores} core${cores === 1 ? '' : 's'} available (os.availableParallelism()); use --workers ${cores} or fewer`);
+  }
+}
+
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 
