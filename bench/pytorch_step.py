@@ -62,17 +62,19 @@ class Encoder(nn.Module):
     """stem conv3x3-BN-ReLU, stages of BasicBlocks, global average pool, linear head (dim 128).
 
     r18wW: CIFAR ResNet-18 (stages W,2W,4W,8W x 2 blocks, stride 2 at stages 2-4), 3 input channels.
-    small: the library's smallConvNet() (stages 16,32,64 x 1 block), 1 input channel.
+    small: the library's smallConvNet() (stem 16; stages 32,64,128 x 1 block, each stride 2), 1 input channel.
     """
 
-    def __init__(self, widths, blocks, in_ch, dim=128):
+    def __init__(self, widths, blocks, in_ch, dim=128, stem=None, strides=None):
         super().__init__()
-        self.stem = nn.Sequential(conv3(in_ch, widths[0]), nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True))
+        stem = stem or widths[0]
+        strides = strides or [1] + [2] * (len(widths) - 1)
+        self.stem = nn.Sequential(conv3(in_ch, stem), nn.BatchNorm2d(stem), nn.ReLU(inplace=True))
         layers = []
-        cin = widths[0]
+        cin = stem
         for s, (w, n) in enumerate(zip(widths, blocks)):
             for b in range(n):
-                layers.append(BasicBlock(cin, w, 2 if (s > 0 and b == 0) else 1))
+                layers.append(BasicBlock(cin, w, strides[s] if b == 0 else 1))
                 cin = w
         self.layers = nn.Sequential(*layers)
         self.fc = nn.Linear(cin, dim)
@@ -84,7 +86,7 @@ class Encoder(nn.Module):
 
 def build(model):
     if model == "small":
-        return Encoder([16, 32, 64], [1, 1, 1], 1), (1, 28, 28)
+        return Encoder([32, 64, 128], [1, 1, 1], 1, stem=16, strides=[2, 2, 2]), (1, 28, 28)
     if model.startswith("r18w"):
         w = int(model[4:])
         return Encoder([w, 2 * w, 4 * w, 8 * w], [2, 2, 2, 2], 3), (3, 32, 32)

@@ -391,9 +391,9 @@ async function main(): Promise<void> {
 
 /**
  * Multiply-adds per image of encoder + 128-d linear head (src/models docs, measured by countMacs in
- * test/models: ResNet-18 w64 555.4 M, w16 35.0 M, smallConvNet 9.35 M).
+ * test/models: ResNet-18 w64 555.4 M, w16 35.0 M, smallConvNet 9.40 M).
  */
-const MACS: Record<ModelId, number> = { small: 9.35e6 + 64 * 128, r18w16: 35.0e6 + 128 * 128, r18w64: 555.4e6 + 512 * 128 };
+const MACS: Record<ModelId, number> = { small: 9.40e6 + 128 * 128, r18w16: 35.0e6 + 128 * 128, r18w64: 555.4e6 + 512 * 128 };
 /** FLOPs of one image's step: query fwd (F) + bwd (≈2F) + key fwd (F), F = 2·MACs, plus logits fwd + dq (4·K·d). */
 const flopsPerImage = (m: ModelId) => 4 * 2 * MACS[m] + 4 * queue * 128;
 

@@ -2,6 +2,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { resnet18Cifar, smallConvNet } from '../../src/models/index.js';
 
+import { CliError } from './cli-error.js';
 import type { ModelName } from './constants.js';
 
 export { MODEL_NAMES, type ModelName } from './constants.js';
@@ -10,15 +11,22 @@ export interface EncoderSpec {
   name: ModelName;
   /** Channels of the first stage; default: the model's own (small-convnet 16, resnet18-cifar 64, tiny 4). */
   width?: number;
+  /** small-convnet only: channels of its stages (see smallConvNet). */
+  stageWidths?: [number, number, number];
+  /** small-convnet only: stride of each stage's first block (see smallConvNet). */
+  stageStrides?: [number, number, number];
   /** Seed of the initialisers (so the random-init baseline is the very starting point); ≥ 1. */
   seed: number;
 }
 
 /** Build the encoder for images of `inputShape` [h, w, c]. */
 export function buildEncoder(spec: EncoderSpec, inputShape: [number, number, number]): tfl.LayersModel {
+  if (spec.name !== 'small-convnet' && (spec.stageWidths || spec.stageStrides)) {
+    throw new CliError(`model.stageWidths and model.stageStrides apply to small-convnet only, not ${spec.name}: remove them or set model.name to small-convnet`);
+  }
   switch (spec.name) {
     case 'small-convnet':
-      return smallConvNet({ inputShape, width: spec.width, seed: spec.seed });
+      return smallConvNet({ inputShape, width: spec.width, seed: spec.seed, stageWidths: spec.stageWidths, stageStrides: spec.stageStrides });
     case 'resnet18-cifar':
       return resnet18Cifar({ inputShape, width: spec.width, seed: spec.seed });
     case 'tiny':

@@ -101,7 +101,8 @@ function stratifiedCount(set: ImageSet, perClass: number): number {
  * and a probe per feature set, and the raw-pixel kNN (plain and mean-centred) and probe unless cached
  * (apps/cli/baseline-cache.ts). The kNN and probe terms are matrix products at a rate measured on the 2-core
  * test machine on the full Fashion-MNIST split (wasm, one thread, the other core busy): 60k × 10k pairs cost
- * 6-13 s of kNN at 64-d and 57-59 s at 784-d; a 30-epoch probe ~7 s at 64-d and ~70 s at 784-d. The constants
+ * 6-13 s of kNN at 64-d (11.5 s at 128-d) and 57-59 s at 784-d; a 30-epoch probe ~5-7 s at 64-128-d and ~70 s at
+ * 784-d. The constants
  * below reproduce the slow end of those, plus 10 s for the report.
  */
 export function finalEvaluationSeconds(p: {

@@ -17,6 +17,10 @@ export const runConfigSchema = z
       .object({
         name: z.enum(MODEL_NAMES).default('small-convnet'),
         width: positiveInt.optional(),
+        /** small-convnet only: channels of its three stages (default 2·width, 4·width, 8·width; src/models/small-convnet.ts). */
+        stageWidths: z.tuple([positiveInt, positiveInt, positiveInt]).optional(),
+        /** small-convnet only: stride of each stage's first block, 1 or 2 (default [2, 2, 2]). */
+        stageStrides: z.tuple([z.literal(1).or(z.literal(2)), z.literal(1).or(z.literal(2)), z.literal(1).or(z.literal(2))]).optional(),
         // Default 1, the seed the recorded default runs used (seed 0 works too: see tfjsSeed in src/random/random.ts).
         seed: z.number().int().min(0).default(1),
       })

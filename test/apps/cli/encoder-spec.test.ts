@@ -18,3 +18,16 @@ test.serial('CLI encoders are seeded: two builds, and the random-init baseline (
     [a, b, c].forEach((m) => m.dispose());
   }
 });
+
+test.serial('model.stageWidths and model.stageStrides reach smallConvNet; other models refuse them, naming the fields', (t) => {
+  const layout = { stageWidths: [16, 32, 64] as [number, number, number], stageStrides: [1, 2, 2] as [number, number, number] };
+  const old = buildEncoder({ name: 'small-convnet', seed: 1, ...layout }, [28, 28, 1]);
+  t.deepEqual(old.outputs[0].shape, [null, 64]);
+  t.deepEqual(old.getLayer('stage1_0_relu2').outputShape, [null, 28, 28, 16]);
+  const dflt = buildEncoder({ name: 'small-convnet', seed: 1 }, [28, 28, 1]);
+  t.deepEqual(dflt.outputs[0].shape, [null, 128]);
+  t.deepEqual(dflt.getLayer('stage1_0_relu2').outputShape, [null, 14, 14, 32]);
+  [old, dflt].forEach((m) => m.dispose());
+  const e = t.throws(() => buildEncoder({ name: 'resnet18-cifar', seed: 1, ...layout }, [32, 32, 3]));
+  t.regex(e!.message, /model\.stageWidths and model\.stageStrides apply to small-convnet only, not resnet18-cifar/);
+});
