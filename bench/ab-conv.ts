@@ -2,7 +2,7 @@
 // layer shapes of one encoder, with the two builds of the kernels alternating call by call (mul+add,
 // then fused multiply-add by relaxed SIMD, or the other order every second rep), so machine drift hits
 // both alike. Prints ms (median of --reps), GFLOP/s (2 × MACs / time) and the per-rep ratio fma / mul+add.
-// Run: npx tsx bench/ab-conv.ts [--model small|r18w16] [--batch 128] [--reps 7]
+// Run: npx tsx bench/ab-conv.ts [--model small|small64|r18w16] [--batch 128] [--reps 7]
 // Arrays go through the kernels' own memory (simdConv2D & co.), as in the tests: the copies in and out
 // are inside the timed call, so absolute times are a little above the in-place route the training step
 // takes; the ratio between builds is what this is for.
@@ -31,6 +31,19 @@ type Layer = [name: string, h: number, ci: number, co: number, k: number, stride
 // The convolutions of each encoder once per distinct shape, with how often the shape occurs.
 const LAYERS: Record<string, Array<[Layer, number]>> = {
   small: [
+    [['stem 3x3 1→16', 28, 1, 16, 3, 1], 1],
+    [['stage1 3x3 16→32 s2', 28, 16, 32, 3, 2], 1],
+    [['stage1 1x1 16→32 s2', 28, 16, 32, 1, 2], 1],
+    [['stage1 3x3 32→32', 14, 32, 32, 3, 1], 1],
+    [['stage2 3x3 32→64 s2', 14, 32, 64, 3, 2], 1],
+    [['stage2 1x1 32→64 s2', 14, 32, 64, 1, 2], 1],
+    [['stage2 3x3 64→64', 7, 64, 64, 3, 1], 1],
+    [['stage3 3x3 64→128 s2', 7, 64, 128, 3, 2], 1],
+    [['stage3 1x1 64→128 s2', 7, 64, 128, 1, 2], 1],
+    [['stage3 3x3 128→128', 4, 128, 128, 3, 1], 1],
+  ],
+  // The 64-d layout: smallConvNet({ stageWidths: [16, 32, 64], stageStrides: [1, 2, 2] }).
+  small64: [
     [['stem 3x3 1→16', 28, 1, 16, 3, 1], 1],
     [['stage1 3x3 16→16', 28, 16, 16, 3, 1], 2],
     [['stage2 3x3 16→32 s2', 28, 16, 32, 3, 2], 1],
