@@ -198,14 +198,27 @@ export function planRun(p: {
 }
 
 /**
+ * The fit's epochs for a budgeted plan: the plan's, plus headroom that re-planning may use. The plan rests on ten
+ * steps measured once, and those can be slower than the run (the default job planned 265 img/s and trained at
+ * 320 on 2026-12-06, ending 23 % early) as well as faster; re-planning can only move the end within the fit's
+ * epochs. So the fit gets half as many epochs again (at least one), of the same length, and starts with its end at
+ * the plan's: a run that turns out faster keeps training into them, one that is slower ends earlier as before.
+ */
+export function withHeadroom(plan: { epochs: number; totalSteps: number }, stepsPerEpoch: number): { epochs: number; totalSteps: number; endAfterStep: number } {
+  const epochs = plan.epochs + Math.max(1, Math.ceil(plan.epochs / 2));
+  return { epochs, totalSteps: epochs * stepsPerEpoch, endAfterStep: plan.totalSteps };
+}
+
+/**
  * Re-plans a budgeted run while it trains. The plan made before training rests on ten steps measured once;
  * on a shared machine the speed can drop later (another job starts) and the run then overruns its budget by
  * as much as it slowed. This watches the run's own step times and, at every step, works out how many more
  * steps fit: the time left in the budget, minus what still has to follow training (the kNN monitor's
  * remaining evaluations and the final evaluation, both scaled by how much slower steps now run than planned,
  * as they run on the same cores), divided by the recent step time (the median of the steps of the last
- * `windowSeconds`, so one slow step does not cut the run, nor noise move its end to and fro). It only brings the end forward or back up to the plan, never past it:
- * the plan's epochs are what the schedule and the monitor were set for.
+ * `windowSeconds`, so one slow step does not cut the run, nor noise move its end to and fro). It moves the end
+ * anywhere up to the fit's last step (`plannedTotalSteps`, the plan plus headroom: withHeadroom), starting from
+ * `plannedEndStep`; the learning-rate schedule follows the end (Moco.endAfter).
  *
  * Pure bookkeeping over an injected clock: the CLI feeds it `step` events and applies a revision with
  * Moco.endAfter.
@@ -221,8 +234,10 @@ export class BudgetReplanner {
       budgetSeconds: number;
       /** Seconds since the job started (the budget's clock). */
       now: () => number;
-      /** The plan's end, and its assumptions: seconds per step, per monitor evaluation, for the final evaluation. */
+      /** The fit's last step: the furthest the end can move. */
       plannedTotalSteps: number;
+      /** Where the plan ends (default plannedTotalSteps), and its assumptions: seconds per step, per monitor evaluation, for the final evaluation. */
+      plannedEndStep?: number;
       plannedStepSeconds: number;
       monitorSeconds: number;
       finalSeconds: number;
@@ -240,7 +255,7 @@ export class BudgetReplanner {
       minSteps?: number;
     },
   ) {
-    this.endStep = p.plannedTotalSteps;
+    this.endStep = Math.min(p.plannedEndStep ?? p.plannedTotalSteps, p.plannedTotalSteps);
   }
 
   /**

@@ -25,7 +25,7 @@ import { CliError, oneLine } from './cli-error.js';
 import { prepareOutDir, runState } from './out-dir.js';
 import { describeSet, loadData, parseDataSpec, type LoadedData } from './data-spec.js';
 import { buildEncoder, type ModelName } from './encoder-spec.js';
-import { BudgetReplanner, evalImages, finalEvaluationSeconds, measureSpeed, monitorEvalsAfter, planRun, type Speed } from './plan.js';
+import { BudgetReplanner, evalImages, finalEvaluationSeconds, measureSpeed, monitorEvalsAfter, planRun, withHeadroom, type Speed } from './plan.js';
 import { ProgressView, type CliIo } from './progress.js';
 import { renderSvg, reportMarkdown, reportSpec, splitLabel, summaryLine } from './report.js';
 import { checkMocoFlags, mocoSettings, resolveMoco, type MocoFlags } from './moco-settings.js';
@@ -204,11 +204,13 @@ export async function pretrainCommand(flags: PretrainFlags, io: CliIo): Promise<
         finalSeconds,
       });
       const stepsPerEpoch = run.stepsPerEpoch ?? p.stepsPerEpoch;
+      const fit = withHeadroom({ epochs: p.epochs, totalSteps: p.epochs * (stepsPerEpoch ?? passSteps) }, stepsPerEpoch ?? passSteps);
       plan = {
-        epochs: p.epochs,
+        epochs: fit.epochs,
         stepsPerEpoch,
         batchSize: run.batchSize,
-        totalSteps: p.epochs * (stepsPerEpoch ?? passSteps),
+        totalSteps: fit.totalSteps,
+        endAfterStep: fit.endAfterStep,
         datasetSize: data.train.count,
         budgetSeconds: run.minutes * 60,
         plannedTrainSeconds: p.plannedTrainSeconds,
@@ -220,7 +222,7 @@ export async function pretrainCommand(flags: PretrainFlags, io: CliIo): Promise<
       };
       io.err(
         `speed: ${speed.trainImagesPerSecond.toFixed(1)} training images/s, ${speed.inferImagesPerSecond.toFixed(0)} inference images/s; ` +
-          `plan: ${plan.totalSteps} steps (${p.reason}), training ≈ ${Math.round(p.plannedTrainSeconds)} s, whole job ≈ ${Math.round(p.plannedTotalSeconds)} s`,
+          `plan: ${fit.endAfterStep} steps (${p.reason}; up to ${plan.totalSteps} if the run is faster than measured), training ≈ ${Math.round(p.plannedTrainSeconds)} s, whole job ≈ ${Math.round(p.plannedTotalSeconds)} s`,
       );
     }
     const record: RunRecord = {
@@ -367,12 +369,14 @@ async function trainAndReport(job: Job): Promise<number> {
       budgetSeconds: plan.budgetSeconds,
       now: () => (performance.now() - job.started) / 1000,
       plannedTotalSteps: plan.totalSteps,
+      plannedEndStep: plan.endAfterStep,
       plannedStepSeconds: plan.stepSeconds,
       monitorSeconds: plan.monitorSeconds,
       finalSeconds: plan.finalSeconds,
       evalsAfter: (step, end) => (labelledMonitor ? monitorEvalsAfter(step, end, stepsPerEpoch, run.knnEvery) : 0),
     });
-    let lastSaid = plan.totalSteps;
+    let lastSaid = plan.endAfterStep ?? plan.totalSteps;
+    const plannedEnd = lastSaid;
     moco.on('step').subscribe((e) => {
       const end = replanner.onStep(e.step + 1, e.batchSize / e.imagesPerSecond);
       if (end === undefined) return;
@@ -380,7 +384,7 @@ async function trainAndReport(job: Job): Promise<number> {
       plan.endAfterStep = end < plan.totalSteps ? end : undefined;
       // Said when the end moves by 2 % of the plan or more, not at every one-step change.
       if (Math.abs(end - lastSaid) >= Math.max(1, 0.02 * plan.totalSteps)) {
-        view.line(`re-planned at step ${e.step + 1}: the run now ends after step ${end} of the ${plan.totalSteps} planned (steps take ${(e.batchSize / e.imagesPerSecond).toFixed(2)} s, planned ${plan.stepSeconds!.toFixed(2)} s)`);
+        view.line(`re-planned at step ${e.step + 1}: the run now ends after step ${end} (planned ${plannedEnd}, at most ${plan.totalSteps}; steps take ${(e.batchSize / e.imagesPerSecond).toFixed(2)} s, planned ${plan.stepSeconds!.toFixed(2)} s)`);
         lastSaid = end;
       }
     });
@@ -448,7 +452,7 @@ async function trainAndReport(job: Job): Promise<number> {
       ['data', `${record.data.train}${record.data.test ? `; evaluated on ${record.data.test}` : ''}`],
       ['encoder', `${run.model.name}${run.model.width ? ` (width ${run.model.width})` : ''}, ${countParams(encoder)} parameters`],
       ['backend', `${record.backend.name} (${record.backend.package})${run.workers > 1 ? `, ${run.workers} workers (data parallel)` : ''}`],
-      ['schedule', `${plan.epochs} epochs × ${plan.stepsPerEpoch ?? Math.ceil(plan.datasetSize / plan.batchSize)} steps of batch ${plan.batchSize} = ${plan.totalSteps} steps (${plan.reason})${plan.endAfterStep !== undefined ? `; re-planned during the run to end after step ${plan.endAfterStep}` : ''}`],
+      ['schedule', `${plan.epochs} epochs × ${plan.stepsPerEpoch ?? Math.ceil(plan.datasetSize / plan.batchSize)} steps of batch ${plan.batchSize} = ${plan.totalSteps} steps (${plan.reason})${plan.endAfterStep !== undefined ? `; ends after step ${plan.endAfterStep}, the budget's end as re-planned during the run` : ''}`],
       ['MoCo', describeMoco(moco)],
       ['wall time (this invocation)', `${seconds.toFixed(0)} s${plan.plannedTotalSeconds ? ` (planned ${plan.plannedTotalSeconds.toFixed(0)} s)` : ''}`],
     ];
