@@ -363,6 +363,7 @@ async function trainAndReport(job: Job): Promise<number> {
   // re-plans its end from its own step times; a resumed run keeps the end its first invocation revised to.
   const stepsPerEpoch = plan.stepsPerEpoch ?? Math.ceil(plan.datasetSize / plan.batchSize);
   if (plan.endAfterStep !== undefined) moco.endAfter(plan.endAfterStep);
+  view.endAt(plan.endAfterStep, stepsPerEpoch);
   if (job.budget && plan.budgetSeconds && plan.stepSeconds && plan.monitorSeconds !== undefined && plan.finalSeconds !== undefined) {
     const labelledMonitor = run.knnEvery > 0 && labelled;
     const replanner = new BudgetReplanner({
@@ -382,6 +383,7 @@ async function trainAndReport(job: Job): Promise<number> {
       if (end === undefined) return;
       moco.endAfter(end < plan.totalSteps ? end : undefined);
       plan.endAfterStep = end < plan.totalSteps ? end : undefined;
+      view.endAt(end, stepsPerEpoch);
       // Said when the end moves by 2 % of the plan or more, not at every one-step change.
       if (Math.abs(end - lastSaid) >= Math.max(1, 0.02 * plan.totalSteps)) {
         view.line(`re-planned at step ${e.step + 1}: the run now ends after step ${end} (planned ${plannedEnd}, at most ${plan.totalSteps}; steps take ${(e.batchSize / e.imagesPerSecond).toFixed(2)} s, planned ${plan.stepSeconds!.toFixed(2)} s)`);

@@ -25,14 +25,28 @@ export class ProgressView {
   private bar: cliProgress.SingleBar | undefined;
   private epochs = 0;
   private lastLine = 0;
+  private end: { step: number; stepsPerEpoch: number } | undefined;
 
   constructor(private readonly io: CliIo) {}
+
+  /**
+   * The run ends after `step` rather than at the fit's last step (a budgeted run's planned or re-planned end,
+   * short of its headroom): count epochs and steps to there, so "epoch 3/10" means what it says.
+   */
+  endAt(step: number | undefined, stepsPerEpoch: number): void {
+    this.end = step === undefined ? undefined : { step, stepsPerEpoch };
+    if (this.end) {
+      this.epochs = Math.ceil(this.end.step / stepsPerEpoch);
+      this.bar?.setTotal(this.end.step);
+    }
+  }
 
   handle(e: MocoEvent): void {
     switch (e.type) {
       case 'run-started': {
-        this.epochs = e.epochs;
-        if (this.io.tty && e.totalSteps) {
+        this.epochs = this.end ? Math.ceil(this.end.step / this.end.stepsPerEpoch) : e.epochs;
+        const total = this.end?.step ?? e.totalSteps;
+        if (this.io.tty && total) {
           this.bar = new cliProgress.SingleBar(
             {
               format: 'epoch {epoch}/{epochs} |{bar}| step {value}/{total} | loss {loss} | {ips} img/s | ETA {eta_formatted}',
@@ -43,7 +57,7 @@ export class ProgressView {
             },
             cliProgress.Presets.shades_classic,
           );
-          this.bar.start(e.totalSteps, e.startStep, { epoch: e.startEpoch + 1, epochs: e.epochs, loss: '-', ips: '-' });
+          this.bar.start(total, e.startStep, { epoch: e.startEpoch + 1, epochs: this.epochs, loss: '-', ips: '-' });
         }
         break;
       }
