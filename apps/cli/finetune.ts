@@ -22,6 +22,8 @@ export interface FinetuneFlags {
   steps: number;
   batchSize: number;
   lr: number;
+  /** How the classifier starts (fineTune's headInit). */
+  headInit: 'random' | 'probe';
   testPerClass: number;
   probe: boolean;
   json?: boolean;
@@ -77,7 +79,7 @@ export async function finetuneCommand(flags: FinetuneFlags, io: CliIo): Promise<
       for (let seed = 0; seed < flags.seeds; seed++) {
         const few = stratifiedSubset(data.train, perClass, seed);
         row.labels = few.count;
-        const common = { encoder, train: few, test, steps: flags.steps, batchSize: flags.batchSize, learningRate: flags.lr, seed, log };
+        const common = { encoder, train: few, test, steps: flags.steps, batchSize: flags.batchSize, learningRate: flags.lr, headInit: flags.headInit, seed, log };
         row.pretrained.push((await fineTune(common)).testAccuracy);
         row.randomInit.push((await fineTune({ ...common, randomInit: true })).testAccuracy);
         if (flags.probe) {
