@@ -36,15 +36,20 @@ export class ProgressView {
   endAt(step: number | undefined, stepsPerEpoch: number): void {
     this.end = step === undefined ? undefined : { step, stepsPerEpoch };
     if (this.end) {
-      this.epochs = Math.ceil(this.end.step / stepsPerEpoch);
+      this.epochs = this.epochsToEnd(this.epochs);
       this.bar?.setTotal(this.end.step);
     }
+  }
+
+  /** Epochs to the run's end when it has one, else `fitEpochs`. */
+  private epochsToEnd(fitEpochs: number): number {
+    return this.end ? Math.ceil(this.end.step / this.end.stepsPerEpoch) : fitEpochs;
   }
 
   handle(e: MocoEvent): void {
     switch (e.type) {
       case 'run-started': {
-        this.epochs = this.end ? Math.ceil(this.end.step / this.end.stepsPerEpoch) : e.epochs;
+        this.epochs = this.epochsToEnd(e.epochs);
         const total = this.end?.step ?? e.totalSteps;
         if (this.io.tty && total) {
           this.bar = new cliProgress.SingleBar(

@@ -8,6 +8,7 @@ import { BACKEND_NAMES, MODEL_NAMES } from './constants.js';
 
 const positiveInt = z.number().int().min(1);
 const perClass = z.number().int().min(0);
+const stageStride = z.union([z.literal(1), z.literal(2)]);
 
 export const runConfigSchema = z
   .object({
@@ -20,7 +21,7 @@ export const runConfigSchema = z
         /** small-convnet only: channels of its three stages (default 2·width, 4·width, 8·width; src/models/small-convnet.ts). */
         stageWidths: z.tuple([positiveInt, positiveInt, positiveInt]).optional(),
         /** small-convnet only: stride of each stage's first block, 1 or 2 (default [2, 2, 2]). */
-        stageStrides: z.tuple([z.literal(1).or(z.literal(2)), z.literal(1).or(z.literal(2)), z.literal(1).or(z.literal(2))]).optional(),
+        stageStrides: z.tuple([stageStride, stageStride, stageStride]).optional(),
         // Default 1, the seed the recorded default runs used (seed 0 works too: see tfjsSeed in src/random/random.ts).
         seed: z.number().int().min(0).default(1),
       })
