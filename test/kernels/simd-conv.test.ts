@@ -5,6 +5,7 @@
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  directChunk,
   simdConv2D,
   simdConv2DBackpropFilter,
   simdConv2DBackpropInput,
@@ -64,6 +65,11 @@ for (const [label, shape, filter, stride, pad] of [
   ['winograd F(4x4,3x3), partial tiles both ways', [2, 7, 9, 64], [3, 3, 64, 12], 1, 'same'],
   ['direct forward, input gradient by F(4x4,3x3) of the flipped filter', [2, 6, 5, 8], [3, 3, 8, 64], 1, 'same'],
   ['direct, stride 2, valid', [2, 9, 8, 6], [3, 3, 6, 10], 2, 'valid'],
+  // 27 output pixels over 3 images in chunks of 8 (directChunk, asserted below): tiles span rows and
+  // images, and the last 3 pixels take the one-pixel loop.
+  ['direct, stride 2, valid: 4-pixel tiles across rows and images, chunks of 8, a 3-pixel tail', [3, 7, 7, 160], [3, 3, 160, 16], 2, 'valid'],
+  // The input gradient of a 7x7 -> 4x4 layer: phases of 4x4, 4x3, 3x4 and 3x3 pixels.
+  ['direct, stride 2, same, 7x7: input-gradient phases of 4x4, 4x3, 3x4, 3x3', [3, 7, 7, 20], [3, 3, 20, 24], 2, 'same'],
 ] as const) for (const fma of ['relaxed', 'off'] as const) {
   test(`forward (bias + ReLU), filter and input gradients match a float64 loop (simdFma ${fma}): ${label}`, (t) => {
     setSimdConvFma(fma); // tests are synchronous, so the setting holds for the whole body
@@ -83,6 +89,14 @@ for (const [label, shape, filter, stride, pad] of [
     t.true(y.some((v) => v === 0) && y.some((v) => v > 0), 'the ReLU clamps some outputs and keeps others');
   });
 }
+
+test('the direct loop takes pixels in chunks of 64 KB of window floats, in multiples of 4', (t) => {
+  t.is(directChunk(3 * 3 * 160), 8); // the tail case above: 27 pixels = 8 + 8 + 8 + 3
+  t.is(directChunk(3 * 3 * 16), 112);
+  t.is(directChunk(3 * 3 * 64), 28);
+  t.is(directChunk(1), 16384);
+  t.is(directChunk(1e6), 4);
+});
 
 test("simdFma 'auto' runs the fused multiply-add build on this Node, and it rounds differently from mul+add", (t) => {
   setSimdConvFma('auto');

@@ -84,88 +84,126 @@ export function packPadded(
  * bias = 0 means none; relu != 0 clamps at zero. Output (n, oh, ow) is stored at
  * y + n*yImage + oh*yRow + ow*yPixel (bytes): dense NHWC, or one phase of a strided layout (the
  * input gradient of a strided conv writes each of its s*s phases into every s-th pixel).
+ *
+ * The register tile is 4 output pixels x 8 channels, its 8 accumulators kept across all fh*fw*ci
+ * products and started from the bias. Its 4 pixels are consecutive in the flattened (n, oh, ow)
+ * order, each with its own window and output address, not 4 pixels of one row: along a row, the
+ * 0-3 pixels left at its end would take a one-pixel loop with 2 accumulators, 3 of every 7 pixels
+ * at 7x7 and 2 of 14 at 14x14, the outputs of the small encoder's stride-2 layers and the phases of
+ * their input gradients. Pixels go in chunks of `chunk` (a multiple of 4) whose window and output
+ * addresses are computed once into `offs` (2 x chunk u32), since per tile the integer divisions
+ * cost as much as the products of a 1-16-channel layer; each 8-channel slice of the filter then
+ * sweeps the chunk while it stays in L1.
  */
 export function conv2d(
   xp: usize, w: usize, bias: usize, y: usize,
   n: i32, oh: i32, ow: i32, hp: i32, wp: i32, ci: i32, co8: i32,
   fh: i32, fw: i32, sh: i32, sw: i32, relu: i32,
-  yImage: usize, yRow: usize, yPixel: usize,
+  yImage: usize, yRow: usize, yPixel: usize, chunk: i32, offs: usize,
 ): void {
-  const pixel = <usize>(sw * ci) << 2; // bytes between horizontally adjacent windows
-  const wRow = <usize>co8 << 2; // bytes between input channels in w
+  const wRow = <usize>co8 << 2;
+  const tapRow = <usize>(wp * ci) << 2; // bytes between input rows
+  const tapCol = <usize>ci << 2; // bytes between input columns
   const zero = f32x4.splat(0);
-  for (let b = 0; b < n; b++) {
-    for (let r = 0; r < oh; r++) {
-      const rowIn = xp + (<usize>((b * hp + r * sh) * wp) * ci << 2);
-      const rowOut = y + <usize>b * yImage + <usize>r * yRow;
-      for (let c = 0; c < co8; c += 8) {
-        let b0 = zero, b1 = zero;
-        if (bias != 0) {
-          b0 = v128.load(bias + (<usize>c << 2));
-          b1 = v128.load(bias + (<usize>c << 2), 16);
+  const plane = oh * ow;
+  const total = n * plane;
+  for (let p0 = 0; p0 < total; p0 += chunk) {
+    const p1 = min(total, p0 + chunk);
+    // The chunk's window and output addresses, once for all its 8-channel slices.
+    {
+      let bb = p0 / plane;
+      let q = p0 - bb * plane;
+      let rr = q / ow;
+      let xx = q - rr * ow;
+      for (let p = p0; p < p1; p++) {
+        const at = offs + (<usize>(p - p0) << 3);
+        store<u32>(at, <u32>(xp + (<usize>((bb * hp + rr * sh) * wp + xx * sw) * ci << 2)));
+        store<u32>(at, <u32>(y + <usize>bb * yImage + <usize>rr * yRow + <usize>xx * yPixel), 4);
+        if (++xx == ow) {
+          xx = 0;
+          if (++rr == oh) {
+            rr = 0;
+            bb++;
+          }
         }
-        let x0 = 0;
-        // Four adjacent output pixels x eight channels: tile4x8's loop, but kept inline so that the
-        // accumulators stay in registers across all fh*fw taps (tile4x8 per tap would store and reload
-        // them 9 times per tile) and start from the bias.
-        for (; x0 + 4 <= ow; x0 += 4) {
-          let a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1;
-          for (let kh = 0; kh < fh; kh++) {
-            for (let kw = 0; kw < fw; kw++) {
-              let px = rowIn + (<usize>((kh * wp + x0 * sw + kw) * ci) << 2);
-              let pw = w + ((<usize>((kh * fw + kw) * ci) * co8 + c) << 2);
-              for (let k = 0; k < ci; k++) {
-                const w0 = v128.load(pw);
-                const w1 = v128.load(pw, 16);
-                const s0 = v128.load32_splat(px);
-                a00 = madd(a00, s0, w0);
-                a01 = madd(a01, s0, w1);
-                const s1 = v128.load32_splat(px + pixel);
-                a10 = madd(a10, s1, w0);
-                a11 = madd(a11, s1, w1);
-                const s2 = v128.load32_splat(px + 2 * pixel);
-                a20 = madd(a20, s2, w0);
-                a21 = madd(a21, s2, w1);
-                const s3 = v128.load32_splat(px + 3 * pixel);
-                a30 = madd(a30, s3, w0);
-                a31 = madd(a31, s3, w1);
-                px += 4;
-                pw += wRow;
-              }
+      }
+    }
+    for (let c = 0; c < co8; c += 8) {
+      let b0 = zero, b1 = zero;
+      if (bias != 0) {
+        b0 = v128.load(bias + (<usize>c << 2));
+        b1 = v128.load(bias + (<usize>c << 2), 16);
+      }
+      const wc = w + (<usize>c << 2);
+      let p = p0;
+      for (; p + 4 <= p1; p += 4) {
+        const i0 = <usize>load<u32>(offs + (<usize>(p - p0) << 3));
+        const i1 = <usize>load<u32>(offs + (<usize>(p + 1 - p0) << 3));
+        const i2 = <usize>load<u32>(offs + (<usize>(p + 2 - p0) << 3));
+        const i3 = <usize>load<u32>(offs + (<usize>(p + 3 - p0) << 3));
+        let a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1;
+        let pw = wc;
+        for (let kh = 0; kh < fh; kh++) {
+          for (let kw = 0; kw < fw; kw++) {
+            let o = <usize>kh * tapRow + <usize>kw * tapCol;
+            const end = o + tapCol;
+            for (; o < end; o += 4) {
+              const w0 = v128.load(pw);
+              const w1 = v128.load(pw, 16);
+              const s0 = v128.load32_splat(i0 + o);
+              a00 = madd(a00, s0, w0);
+              a01 = madd(a01, s0, w1);
+              const s1 = v128.load32_splat(i1 + o);
+              a10 = madd(a10, s1, w0);
+              a11 = madd(a11, s1, w1);
+              const s2 = v128.load32_splat(i2 + o);
+              a20 = madd(a20, s2, w0);
+              a21 = madd(a21, s2, w1);
+              const s3 = v128.load32_splat(i3 + o);
+              a30 = madd(a30, s3, w0);
+              a31 = madd(a31, s3, w1);
+              pw += wRow;
             }
           }
-          if (relu != 0) {
-            a00 = f32x4.max(a00, zero); a01 = f32x4.max(a01, zero);
-            a10 = f32x4.max(a10, zero); a11 = f32x4.max(a11, zero);
-            a20 = f32x4.max(a20, zero); a21 = f32x4.max(a21, zero);
-            a30 = f32x4.max(a30, zero); a31 = f32x4.max(a31, zero);
-          }
-          store4x8(rowOut + <usize>x0 * yPixel + (<usize>c << 2), yPixel, a00, a01, a10, a11, a20, a21, a30, a31);
         }
-        // The remaining 0-3 pixels of the row, one at a time.
-        for (; x0 < ow; x0++) {
-          let a0 = b0, a1 = b1;
-          for (let kh = 0; kh < fh; kh++) {
-            for (let kw = 0; kw < fw; kw++) {
-              let px = rowIn + (<usize>((kh * wp + x0 * sw + kw) * ci) << 2);
-              let pw = w + ((<usize>((kh * fw + kw) * ci) * co8 + c) << 2);
-              for (let k = 0; k < ci; k++) {
-                const s = v128.load32_splat(px);
-                a0 = madd(a0, s, v128.load(pw));
-                a1 = madd(a1, s, v128.load(pw, 16));
-                px += 4;
-                pw += wRow;
-              }
+        if (relu != 0) {
+          a00 = f32x4.max(a00, zero); a01 = f32x4.max(a01, zero);
+          a10 = f32x4.max(a10, zero); a11 = f32x4.max(a11, zero);
+          a20 = f32x4.max(a20, zero); a21 = f32x4.max(a21, zero);
+          a30 = f32x4.max(a30, zero); a31 = f32x4.max(a31, zero);
+        }
+        const o0 = <usize>load<u32>(offs + (<usize>(p - p0) << 3), 4) + (<usize>c << 2);
+        const o1 = <usize>load<u32>(offs + (<usize>(p + 1 - p0) << 3), 4) + (<usize>c << 2);
+        const o2 = <usize>load<u32>(offs + (<usize>(p + 2 - p0) << 3), 4) + (<usize>c << 2);
+        const o3 = <usize>load<u32>(offs + (<usize>(p + 3 - p0) << 3), 4) + (<usize>c << 2);
+        v128.store(o0, a00); v128.store(o0, a01, 16);
+        v128.store(o1, a10); v128.store(o1, a11, 16);
+        v128.store(o2, a20); v128.store(o2, a21, 16);
+        v128.store(o3, a30); v128.store(o3, a31, 16);
+      }
+      for (; p < p1; p++) {
+        const i0 = <usize>load<u32>(offs + (<usize>(p - p0) << 3));
+        let a0 = b0, a1 = b1;
+        let pw = wc;
+        for (let kh = 0; kh < fh; kh++) {
+          for (let kw = 0; kw < fw; kw++) {
+            let o = <usize>kh * tapRow + <usize>kw * tapCol;
+            const end = o + tapCol;
+            for (; o < end; o += 4) {
+              const s = v128.load32_splat(i0 + o);
+              a0 = madd(a0, s, v128.load(pw));
+              a1 = madd(a1, s, v128.load(pw, 16));
+              pw += wRow;
             }
           }
-          if (relu != 0) {
-            a0 = f32x4.max(a0, zero);
-            a1 = f32x4.max(a1, zero);
-          }
-          const out = rowOut + <usize>x0 * yPixel + (<usize>c << 2);
-          v128.store(out, a0);
-          v128.store(out, a1, 16);
         }
+        if (relu != 0) {
+          a0 = f32x4.max(a0, zero);
+          a1 = f32x4.max(a1, zero);
+        }
+        const o0 = <usize>load<u32>(offs + (<usize>(p - p0) << 3), 4) + (<usize>c << 2);
+        v128.store(o0, a0);
+        v128.store(o0, a1, 16);
       }
     }
   }
@@ -188,7 +226,7 @@ function store4x8(
 }
 
 /**
- * The register tile behind both filter gradients and the Winograd GEMM: acc[4][8] (4 rows of 8
+ * The register tile of the Winograd GEMM and filter gradient (conv2dFilterGrad inlines it): acc[4][8] (4 rows of 8
  * floats at `out`, rows `outRow` bytes apart; starting from zero, or from what `out` holds when
  * `accumulate`) += sum over `count` steps of a[i*aLane] (i = 0..3, outer) b[0..7], `a` and `b`
  * advancing by `aStep` and `bStep` bytes per step. Eight f32x4 accumulators stay in registers.
@@ -229,8 +267,9 @@ function tile4x8(
 /**
  * dw[kh,kw,ci,co] = sum_{n,oh,ow} xp[n, oh*sh+kh, ow*sw+kw, ci] * dyp[n,oh,ow,co], overwriting dw.
  * The output rows (n, oh) are walked in chunks of `rowsPerChunk` so that the chunk's input rows
- * and gradient rows stay in cache while every (tap, 4-channel, 8-channel) block sweeps them, one
- * output row at a time through tile4x8.
+ * and gradient rows stay in cache while every (tap, 4-channel, 8-channel) block sweeps them, in
+ * tile4x8's register tile kept across the whole chunk (per row, a 4x4 or 7x7 output gives only 4-7
+ * products per load and store of the 8 accumulators; across the chunk, 64 or more).
  */
 export function conv2dFilterGrad(
   xp: usize, dyp: usize, dw: usize,
@@ -249,13 +288,35 @@ export function conv2dFilterGrad(
         for (let i = 0; i < ci4; i += 4) {
           for (let c = 0; c < co8; c += 8) {
             const out = dw + ((<usize>((kh * fw + kw) * ci4 + i) * co8 + c) << 2);
+            let a00 = v128.load(out), a01 = v128.load(out, 16);
+            let a10 = v128.load(out + dwRow), a11 = v128.load(out + dwRow, 16);
+            let a20 = v128.load(out + 2 * dwRow), a21 = v128.load(out + 2 * dwRow, 16);
+            let a30 = v128.load(out + 3 * dwRow), a31 = v128.load(out + 3 * dwRow, 16);
             for (let r = r0; r < r1; r++) {
               const b = r / oh;
               const y = r - b * oh;
-              const px = xp + ((<usize>((b * hp + y * sh + kh) * wp + kw) * ci4 + i) << 2);
-              const pd = dyp + ((<usize>r * ow * co8 + c) << 2);
-              tile4x8(out, dwRow, px, 4, xStep, pd, dyStep, ow, true);
+              let a = xp + ((<usize>((b * hp + y * sh + kh) * wp + kw) * ci4 + i) << 2);
+              let d = dyp + ((<usize>r * ow * co8 + c) << 2);
+              for (let j = 0; j < ow; j++) {
+                const d0 = v128.load(d);
+                const d1 = v128.load(d, 16);
+                const s0 = v128.load32_splat(a);
+                a00 = madd(a00, s0, d0);
+                a01 = madd(a01, s0, d1);
+                const s1 = v128.load32_splat(a, 4);
+                a10 = madd(a10, s1, d0);
+                a11 = madd(a11, s1, d1);
+                const s2 = v128.load32_splat(a, 8);
+                a20 = madd(a20, s2, d0);
+                a21 = madd(a21, s2, d1);
+                const s3 = v128.load32_splat(a, 12);
+                a30 = madd(a30, s3, d0);
+                a31 = madd(a31, s3, d1);
+                a += xStep;
+                d += dyStep;
+              }
             }
+            store4x8(out, dwRow, a00, a01, a10, a11, a20, a21, a30, a31);
           }
         }
       }
@@ -445,7 +506,7 @@ export function conv2dWinograd(xp: usize, u: usize, bias: usize, y: usize, vbuf:
  * input patch of a tile and W = A g A^T its transformed 2x2 output gradient g, the forward
  * Y = A^T ((G w G^T) . V) A gives dw = G^T (sum over tiles of V . W) G, per channel pair. So:
  * per block of tiles, transform inputs and gradients, accumulate the 16 products
- * m[xi][ci][co] += sum_t v[xi][t][ci] w[xi][t][co] (tile4x8, as conv2dFilterGrad), and
+ * m[xi][ci][co] += sum_t v[xi][t][ci] w[xi][t][co] (tile4x8), and
  * at the end apply G^T . G. dw [3, 3, CI4, CO8] is overwritten; m is scratch [16, CI4, CO8].
  * dyp [N, OH, OW, CO8] is read as is: gradient rows/columns past OH/OW count as zero.
  */
