@@ -33,3 +33,4 @@ export {
   type RegistrationOutcome,
 } from './kernel-registration.js';
 export { emaUpdate, fusedEmaAvailable, FUSED_EMA_KERNEL, type EmaPair } from './fused-ema.js';
+export { groupAffine, groupAffineKernelAvailable, GROUP_AFFINE_KERNEL, type GroupAffineTerm } from './group-affine.js';

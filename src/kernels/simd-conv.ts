@@ -61,6 +61,7 @@ export interface ConvKernelExports {
     n: number, oh: number, ow: number, hp: number, wp: number, ci4: number, co8: number, relu: number, block: number,
   ): void;
   blend(dst: number, a: number, b: number, n: number, wa: number, wb: number): void;
+  groupAffine(y: number, x: number, s: number, t: number, x2: number, s2: number, groups: number, rows: number, c: number): void;
   conv2dFilterGradWinograd(
     xp: number, dyp: number, dw: number, v: number, w: number, m: number,
     n: number, oh: number, ow: number, hp: number, wp: number, ci4: number, co8: number, block: number,

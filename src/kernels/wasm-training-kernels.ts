@@ -80,7 +80,7 @@ export function wasmHeapArena(backend: unknown): ConvArena | null {
  * lie and writes into the output tensor, allocated first (offsets stay valid when the heap grows).
  * Otherwise the inputs are copied out of the heap into the kernels' own memory and the result back.
  */
-function simdOnHeap(
+export function simdOnHeap(
   backend: unknown,
   inputs: tf.TensorInfo[],
   shape: number[],

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { channelAffine, channelMean } from './channel-ops.js';
+import { groupAffine } from '../kernels/group-affine.js';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types.js';
 import type { LayerVariable } from '@tensorflow/tfjs-layers/dist/variables.js';
 import type { Shape } from '@tensorflow/tfjs-layers/dist/keras_format/common.js';
@@ -53,23 +54,19 @@ function groupNormalize(
   const groups = grouped.shape[0];
   const channels = grouped.shape[grouped.rank - 1];
   const perGroup = grouped.size / (groups * channels);
-  // Per-group [G, C] values broadcast against the grouped tensor as [G, 1, ..., 1, C].
-  const broadcastShape = [groups, ...Array.from({ length: grouped.rank - 2 }, () => 1), channels];
-  const perGroupOp = (op: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, x: tf.Tensor, v: tf.Tensor) =>
-    op(x, tf.reshape(v, broadcastShape));
   const node = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     // Two-pass statistics (mean, then mean of squared deviations), as tf.moments does: E[x²] − μ²
     // would lose digits when |μ| ≫ σ. With one group every per-group op is a per-channel one, so it
-    // takes channelAffine's fast path; several groups need a broadcast.
+    // takes channelAffine's fast path; several groups take groupAffine (one kernel, not a broadcast op).
     const mean = channelMean(x, groups);
-    const centred = groups === 1 ? channelAffine(x, tf.onesLike(gamma), tf.neg(mean)) : perGroupOp(tf.sub, x, mean);
+    const centred = groups === 1 ? channelAffine(x, tf.onesLike(gamma), tf.neg(mean)) : groupAffine(x, groups, tf.onesLike(mean), tf.neg(mean));
     const variance = channelMean(tf.square(centred), groups);
     // Kept for the moving averages (the caller disposes them); [G, C].
     stats.mean = tf.keep(mean);
     stats.variance = tf.keep(variance);
     const inv = tf.rsqrt(tf.add(variance, epsilon));
-    const xhat = groups === 1 ? channelAffine(centred, inv) : perGroupOp(tf.mul, centred, inv);
+    const xhat = groups === 1 ? channelAffine(centred, inv) : groupAffine(centred, groups, inv, tf.zerosLike(inv));
     save([xhat, inv, g]);
     return {
       value: channelAffine(xhat, g, b),
@@ -85,7 +82,7 @@ function groupNormalize(
         // and one group on each of G workers give the same numbers.
         const dx = groups === 1
           ? tf.add(channelAffine(dy, a, c), channelAffine(xh, bCoef))
-          : tf.add(perGroupOp(tf.add, perGroupOp(tf.mul, dy, a), c), perGroupOp(tf.mul, xh, bCoef));
+          : groupAffine(dy, groups, a, c, { x: xh, scale: bCoef });
         return [dx, tf.reshape(tf.sum(dgammaG, 0), [channels]), tf.reshape(tf.sum(dbetaG, 0), [channels])];
       },
     };

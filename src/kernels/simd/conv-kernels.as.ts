@@ -797,3 +797,39 @@ export function blend(dst: usize, a: usize, b: usize, n: i32, wa: f32, wb: f32):
     store<f32>(dst + o, load<f32>(a + o) * wa + load<f32>(b + o) * wb);
   }
 }
+
+/**
+ * y = x·s + t (+ x2·s2 when x2 != 0) with s, t, s2 per group and channel: x, x2, y [G, rows, C] and
+ * s, t, s2 [G, C], rounded as tfjs's broadcast mul, add, mul, add in that order ((x·s + t) + x2·s2).
+ * BatchNorm with per-group statistics (Shuffle BN) is made of such maps; as broadcast ops on wasm
+ * each took a generic broadcasting loop (see src/kernels/group-affine.ts).
+ */
+export function groupAffine(y: usize, x: usize, s: usize, t: usize, x2: usize, s2: usize, groups: i32, rows: i32, c: i32): void {
+  const rowBytes = <usize>c << 2;
+  const vec = <usize>(c & ~3) << 2;
+  for (let g = 0; g < groups; g++) {
+    const sg = s + <usize>g * rowBytes;
+    const tg = t + <usize>g * rowBytes;
+    const s2g = s2 + <usize>g * rowBytes;
+    const base = <usize>g * <usize>rows * rowBytes;
+    for (let r = 0; r < rows; r++) {
+      const at = base + <usize>r * rowBytes;
+      let o: usize = 0;
+      if (x2 == 0) {
+        for (; o < vec; o += 16) {
+          v128.store(y + at + o, f32x4.add(f32x4.mul(v128.load(x + at + o), v128.load(sg + o)), v128.load(tg + o)));
+        }
+        for (; o < rowBytes; o += 4) store<f32>(y + at + o, load<f32>(x + at + o) * load<f32>(sg + o) + load<f32>(tg + o));
+      } else {
+        for (; o < vec; o += 16) {
+          const a = f32x4.add(f32x4.mul(v128.load(x + at + o), v128.load(sg + o)), v128.load(tg + o));
+          v128.store(y + at + o, f32x4.add(a, f32x4.mul(v128.load(x2 + at + o), v128.load(s2g + o))));
+        }
+        for (; o < rowBytes; o += 4) {
+          const a = load<f32>(x + at + o) * load<f32>(sg + o) + load<f32>(tg + o);
+          store<f32>(y + at + o, a + load<f32>(x2 + at + o) * load<f32>(s2g + o));
+        }
+      }
+    }
+  }
+}
