@@ -34,3 +34,4 @@ export {
 } from './kernel-registration.js';
 export { emaUpdate, fusedEmaAvailable, FUSED_EMA_KERNEL, type EmaPair } from './fused-ema.js';
 export { groupAffine, groupAffineKernelAvailable, GROUP_AFFINE_KERNEL, type GroupAffineTerm } from './group-affine.js';
+export { similarityToKeysKernelAvailable, SIMILARITY_TO_KEYS_KERNEL } from './similarity-to-keys-kernel.js';

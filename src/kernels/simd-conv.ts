@@ -62,6 +62,7 @@ export interface ConvKernelExports {
   ): void;
   blend(dst: number, a: number, b: number, n: number, wa: number, wb: number): void;
   groupAffine(y: number, x: number, s: number, t: number, x2: number, s2: number, groups: number, rows: number, c: number): void;
+  transpose2d(src: number, dst: number, rows: number, cols: number): void;
   conv2dFilterGradWinograd(
     xp: number, dyp: number, dw: number, v: number, w: number, m: number,
     n: number, oh: number, ow: number, hp: number, wp: number, ci4: number, co8: number, block: number,
@@ -691,6 +692,18 @@ export function simdConv2DBackpropInputAt(a: ConvArena, dy: number, filter: numb
     }
   }
   if (!dense) compactInto(a, yp, out, n * h * w, ci, ci8);
+}
+
+/**
+ * q·Kᵀ ([n,d] · [m,d]ᵀ → [n,m]) at `out`, q at `q` and K at `keys`: the conv loop computes the product
+ * transposed, K·qᵀ = [m,n] (K as m pixels of d channels, q as a 1x1 filter of d inputs and n outputs), in
+ * scratch, which transpose2d then writes to `out`. Allocates scratch in `a` (the caller releases it).
+ */
+export function simdSimilarityToKeysAt(a: ConvArena, q: number, keys: number, out: number, n: number, m: number, d: number): void {
+  const info = tf.backend_util.computeConv2DInfo([1, m, 1, d], [1, 1, d, n], 1, 1, 'valid');
+  const [scores] = a.reserve([m * n]);
+  simdConv2DAt(a, keys, q, undefined, scores, info, { flipSwap: true });
+  a.k.transpose2d(scores, out, m, n);
 }
 
 /**
