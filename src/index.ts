@@ -36,6 +36,7 @@ export { registerWasmTrainingKernels, type KernelRegistrationReport } from './ke
 export { WASM_TRAINING_KERNELS_DEFAULTS, type BackpropInputPolicy, type WasmConvKernels, type WasmTrainingKernelsArgs } from './kernels/wasm-kernel-options.js';
 export { registerCpuTrainingKernels } from './kernels/cpu-training-kernels.js';
 export { emaUpdate, type EmaPair } from './kernels/fused-ema.js';
+export { permuteRows } from './kernels/permute-rows.js';
 export * from './checkpoint/index.js';
 export { resumeMoco, type ResumeMocoOptions } from './resume-moco.js';
 export { attachKnnMonitor, type KnnMonitor, type KnnMonitorOptions } from './eval/knn-monitor.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Random, rewriteBatchNorm, type NormalizationStrategy, type StepContext } from '../../../src/index.js';
+import { permuteRows, Random, rewriteBatchNorm, type NormalizationStrategy, type StepContext } from '../../../src/index.js';
 
 /**
  * Shuffling BN on one device (He et al. 2020, Sec. 3.3). The paper trains on G GPUs, each computing
@@ -30,9 +30,6 @@ export class ShuffleBatchNorm implements NormalizationStrategy {
     const n = view.shape[0];
     const perm = ctx.random.permutation(n);
     const inverse = Random.inverse(perm);
-    return tf.tidy(() => {
-      const shuffled = tf.gather(view, tf.tensor1d(perm, 'int32'));
-      return tf.gather(encode(shuffled), tf.tensor1d(inverse, 'int32'));
-    });
+    return tf.tidy(() => permuteRows(encode(permuteRows(view, perm)), inverse));
   }
 }

@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { lossAndGradientsInParts, microBatches } from '../../execution/micro-batches.js';
 import type { StepExecutor, StepResult } from '../../execution/step-executor.js';
+import { permuteRows } from '../../kernels/permute-rows.js';
 import { Random } from '../../random/random.js';
 import type { MocoStep, StepBatch, StepGradients, Views } from '../../step/moco-step.js';
 import type { StepContext } from '../../strategies/step-context.js';
@@ -129,7 +130,7 @@ export class WorkerExecutor implements StepExecutor {
     const keyViews = this.step.capabilities.loss.symmetric ? [v2, v1] : [v2];
     const n = v1.shape[0];
     const perms = keyViews.map(() => ctx.random.permutation(n));
-    const shuffled = tf.tidy(() => keyViews.map((v, p) => tf.gather(v, tf.tensor1d(perms[p], 'int32')) as tf.Tensor4D));
+    const shuffled = tf.tidy(() => keyViews.map((v, p) => permuteRows(v, perms[p])));
     let local: tf.Tensor2D[] | undefined;
     try {
       const messages = shares.slice(1).map((share) => ({ type: 'keys' as const, position, views: shuffled.map((v) => toHostRows(v, share)) }));
@@ -142,7 +143,7 @@ export class WorkerExecutor implements StepExecutor {
       return tf.tidy(() =>
         mine.map((own, p) => {
           const all = remote.length === 0 ? own : tf.concat([own, ...remote.map((r) => fromHost(r.keys[p]) as tf.Tensor2D)]);
-          return tf.gather(all, tf.tensor1d(Random.inverse(perms[p]), 'int32')) as tf.Tensor2D;
+          return permuteRows(all, Random.inverse(perms[p]));
         }),
       );
     } finally {
