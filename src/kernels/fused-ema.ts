@@ -7,6 +7,7 @@
 // weights (a loop of 50 updates, 3 rounds, 2026-11-29): 1.45-2.14 ms op by op, 0.33-0.51 ms fused; either is a
 // small part of a ~930 ms step.
 import * as tf from '@tensorflow/tfjs-core';
+import { kernelOnFirstUse } from './kernel-registration.js';
 import { wasmHeapArena, type WasmBackendLike } from './wasm-training-kernels.js';
 
 export const FUSED_EMA_KERNEL = 'MocoFusedEma';
@@ -81,11 +82,7 @@ const KERNELS: Record<string, tf.KernelFunc> = { cpu: cpuKernel as tf.KernelFunc
 
 /** Whether the fused update runs on `backend` (registering its kernel on first use). */
 export function fusedEmaAvailable(backend = tf.getBackend()): boolean {
-  if (tf.getKernel(FUSED_EMA_KERNEL, backend)) return true;
-  const kernelFunc = KERNELS[backend];
-  if (!kernelFunc) return false;
-  tf.registerKernel({ kernelName: FUSED_EMA_KERNEL, backendName: backend, kernelFunc });
-  return true;
+  return kernelOnFirstUse(FUSED_EMA_KERNEL, backend, KERNELS);
 }
 
 /** A weight pair: the key encoder's variable and the query encoder's weight it follows. */

@@ -9,6 +9,7 @@
 // the ops do ((x·s + t) + x2·s2, each product and sum rounded to float32), so results are bit-identical to the
 // broadcast ops (tested).
 import * as tf from '@tensorflow/tfjs-core';
+import { kernelOnFirstUse } from './kernel-registration.js';
 import { simdConvAvailable } from './simd-conv.js';
 import { simdOnHeap, type WasmBackendLike } from './wasm-training-kernels.js';
 
@@ -75,11 +76,7 @@ const KERNELS: Record<string, tf.KernelFunc> = { cpu: cpuKernel as tf.KernelFunc
 
 /** Whether the fused kernel runs on `backend` (registering it on first use). */
 export function groupAffineKernelAvailable(backend = tf.getBackend()): boolean {
-  if (tf.getKernel(GROUP_AFFINE_KERNEL, backend)) return true;
-  const kernelFunc = KERNELS[backend];
-  if (!kernelFunc) return false;
-  tf.registerKernel({ kernelName: GROUP_AFFINE_KERNEL, backendName: backend, kernelFunc });
-  return true;
+  return kernelOnFirstUse(GROUP_AFFINE_KERNEL, backend, KERNELS);
 }
 
 /** The second term x2·s2 of groupAffine. */

@@ -35,4 +35,4 @@ export {
 export { emaUpdate, fusedEmaAvailable, FUSED_EMA_KERNEL, type EmaPair } from './fused-ema.js';
 export { groupAffine, groupAffineKernelAvailable, GROUP_AFFINE_KERNEL, type GroupAffineTerm } from './group-affine.js';
 export { similarityToKeysKernelAvailable, SIMILARITY_TO_KEYS_KERNEL } from './similarity-to-keys-kernel.js';
-export { permuteRows, permuteRowsKernelAvailable, inversePermutation, PERMUTE_ROWS_KERNEL } from './permute-rows.js';
+export { permuteRows, permuteRowsKernelAvailable, PERMUTE_ROWS_KERNEL } from './permute-rows.js';

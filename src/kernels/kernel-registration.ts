@@ -35,6 +35,18 @@ export function registerIfMissing(config: tf.KernelConfig): RegistrationOutcome 
 }
 
 /**
+ * Whether a kernel runs under (name, backend): one is registered already, or `kernels` has one for the backend,
+ * which is registered now (registerIfMissing). For the library's own kernels that ops register on first use.
+ */
+export function kernelOnFirstUse(kernelName: string, backendName: string, kernels: Readonly<Record<string, tf.KernelFunc>>): boolean {
+  if (tf.getKernel(kernelName, backendName)) return true;
+  const kernelFunc = kernels[backendName];
+  if (!kernelFunc) return false;
+  registerIfMissing({ kernelName, backendName, kernelFunc });
+  return true;
+}
+
+/**
  * Replaces the stock kernel under (name, backend) by `config`. The stock setupFunc/disposeFunc
  * are chained, because the stock kernelFunc (which the replacement may delegate to) depends on
  * them: wasm kernels bind their C++ entry point in setupFunc, which the engine calls on every

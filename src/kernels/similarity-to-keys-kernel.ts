@@ -5,6 +5,7 @@
 // Transpose to [N, K] takes as long again; a transposed product runs a scalar loop. Here the same [64, 4096]
 // logits take ~2 ms (see similarityToKeys and docs/performance.md).
 import * as tf from '@tensorflow/tfjs-core';
+import { kernelOnFirstUse } from './kernel-registration.js';
 import { simdConvAvailable, simdSimilarityToKeysAt } from './simd-conv.js';
 import { simdOnHeap } from './wasm-training-kernels.js';
 
@@ -22,9 +23,5 @@ function wasmKernel({ inputs, backend }: KernelParams): tf.TensorInfo {
 
 /** Whether the kernel runs on `backend` (wasm with WebAssembly SIMD; registered on first use). */
 export function similarityToKeysKernelAvailable(backend = tf.getBackend()): boolean {
-  if (backend !== 'wasm' || !simdConvAvailable()) return false;
-  if (!tf.getKernel(SIMILARITY_TO_KEYS_KERNEL, backend)) {
-    tf.registerKernel({ kernelName: SIMILARITY_TO_KEYS_KERNEL, backendName: backend, kernelFunc: wasmKernel as tf.KernelFunc });
-  }
-  return true;
+  return simdConvAvailable() && kernelOnFirstUse(SIMILARITY_TO_KEYS_KERNEL, backend, { wasm: wasmKernel as tf.KernelFunc });
 }
